@@ -1,0 +1,13 @@
+// cr3's library entry point.
+
+export * from "./mmu/access.ts";
+export * from "./mmu/paging-mode.ts";
+export { Mmu, type MmuStats, type CachedTranslation } from "./mmu/mmu.ts";
+export { PageWalker } from "./mmu/walker.ts";
+export { Tlb } from "./mmu/tlb.ts";
+export { explainWalk, errorCodeText, type WalkExplanation, type WalkLevel, type WalkCheck } from "./mmu/explain.ts";
+export { GuestRam, MIB, GIB } from "./machine/ram.ts";
+export { PhysicalBus, type MmioDevice, type RamRange } from "./machine/bus.ts";
+export { pcRamRanges } from "./machine/memory-map.ts";
+export { machineConfig, DEFAULT_CONFIG, type MachineConfig, type TlbGeometry } from "./machine/config.ts";
+export { createMachineMemory, type MachineMemory } from "./machine/memory.ts";

@@ -1,0 +1,786 @@
+// The MMU: every guest memory access, instruction fetches included, comes
+// here as (linear address as two 32-bit halves, access class). A TLB hit to
+// RAM costs a tag compare, a shift-and-mask permission check and a typed-array
+// load; everything else — misses, Dirty-flag updates, MMIO, accesses that
+// cross a page, faults — takes the slow path, which walks the page tables
+// (walker.ts) and refills the TLB.
+//
+// Faults are values: a faulting access returns 0 (or writes nothing), sets
+// `faultPending` with the #PF error code and the linear address for CR2, and
+// the CPU delivers the exception. Nothing here throws or allocates per access.
+//
+// The control registers live here because every write to them has TLB
+// consequences (SDM 4.10.4): setCr0/setCr3/setCr4/setEfer/setPkru apply them.
+// Validating the values (#GP for reserved bits) is the CPU's job, except for
+// PAE PDPTE loading, whose failure is reported by a false return.
+
+import type { PhysicalBus } from "../machine/bus.ts";
+import type { MachineConfig } from "../machine/config.ts";
+import { KIND_FETCH, KIND_WRITE, WRITE_CLASSES, kindOf } from "./access.ts";
+import {
+  CR0_CD,
+  CR0_NW,
+  CR0_PE,
+  CR0_PG,
+  CR0_WP,
+  CR4_LA57,
+  CR4_PAE,
+  CR4_PCIDE,
+  CR4_PGE,
+  CR4_PKE,
+  CR4_PSE,
+  CR4_SMAP,
+  CR4_SMEP,
+  EFER_LMA,
+  EFER_LME,
+  EFER_NXE,
+  MODE_4LEVEL,
+  MODE_NONE,
+  MODE_PAE,
+  isCanonical,
+  pagingModeOf,
+} from "./paging-mode.ts";
+import { CONTEXT_SHIFT, MAX_CONTEXT, PERM_ALLOWED_SHIFT, PERM_DIRTY, PERM_NOT_RAM, Tlb } from "./tlb.ts";
+import { PageWalker } from "./walker.ts";
+import { explainWalk, type WalkExplanation } from "./explain.ts";
+
+const PAGE_MASK = 0xfff;
+const VA_HIGH_MASK = 0x1fff; // linear-address bits 56:44, the part of the page number in the key
+const PCID_COUNT = 4096;
+
+// Indices of Mmu.counters.
+export const COUNT_WALKS = 0;
+export const COUNT_FAULTS = 1;
+export const COUNT_CR3_WRITES = 2;
+export const COUNT_FLUSHES_ALL = 3;
+export const COUNT_FLUSHES_PCID = 4;
+export const COUNT_INVLPG = 5;
+
+export class Mmu {
+  readonly bus: PhysicalBus;
+  readonly walker: PageWalker;
+  readonly itlb: Tlb;
+  readonly dtlb: Tlb;
+
+  // Control registers (64-bit ones as halves).
+  cr0 = 0;
+  cr3Lo = 0;
+  cr3Hi = 0;
+  cr4 = 0;
+  efer = 0;
+  pkru = 0;
+  /** Current PCID: CR3[11:0] when CR4.PCIDE=1, else 0. */
+  pcid = 0;
+  /** Current paging mode (paging-mode.ts MODE_*). */
+  mode = MODE_NONE;
+
+  // The last fault, for the CPU to deliver.
+  faultPending = false;
+  faultErrorCode = 0;
+  faultAddressLo = 0;
+  faultAddressHi = 0;
+  /** High half of the last read64. */
+  high = 0;
+
+  readonly counters = new Float64Array(6);
+  /** Page faults by walker denial reason (rights.ts DENY_*). */
+  readonly faultsByReason = new Float64Array(10);
+
+  // The data TLB's arrays, held directly so a hit is a few loads.
+  private readonly dTag: Int32Array;
+  private readonly dKey: Int32Array;
+  private readonly dPerm: Int32Array;
+  private readonly dRam: Int32Array;
+  private readonly dSetMask: number;
+  private readonly dWaysShift: number;
+  private readonly dWays: number;
+  private readonly dCounters: Float64Array;
+  private readonly iTag: Int32Array;
+  private readonly iKey: Int32Array;
+  private readonly iPerm: Int32Array;
+  private readonly iRam: Int32Array;
+  private readonly iSetMask: number;
+  private readonly iWaysShift: number;
+  private readonly iWays: number;
+  private readonly iCounters: Float64Array;
+  private readonly ramU8: Uint8Array;
+  private readonly ramI32: Int32Array;
+  private readonly ramView: DataView;
+
+  // Contexts: a context number names one (PCID, flush generation); see tlb.ts.
+  private readonly contextOf = new Int32Array(PCID_COUNT);
+  private readonly contextEpoch = new Int32Array(PCID_COUNT).fill(-1);
+  private epoch = 0;
+  private nextContext = 1;
+  private globalContext = 0;
+  private currentContext = 0;
+  /** currentContext << CONTEXT_SHIFT and globalContext << CONTEXT_SHIFT. */
+  private currentKey = 0;
+  private globalKey = 0;
+  /** Linear addresses wrap at 4 GiB outside IA-32e paging. */
+  private wrap32 = true;
+
+  constructor(bus: PhysicalBus, config: MachineConfig) {
+    this.bus = bus;
+    this.walker = new PageWalker(bus, config.maxPhysAddrBits, config.gigabytePages);
+    this.itlb = new Tlb("ITLB", config.instructionTlb);
+    this.dtlb = new Tlb("DTLB", config.dataTlb);
+    const d = this.dtlb;
+    this.dTag = d.tag;
+    this.dKey = d.key;
+    this.dPerm = d.perm;
+    this.dRam = d.ramOffset;
+    this.dSetMask = d.setMask;
+    this.dWaysShift = d.waysShift;
+    this.dWays = d.ways;
+    this.dCounters = d.counters;
+    const i = this.itlb;
+    this.iTag = i.tag;
+    this.iKey = i.key;
+    this.iPerm = i.perm;
+    this.iRam = i.ramOffset;
+    this.iSetMask = i.setMask;
+    this.iWaysShift = i.waysShift;
+    this.iWays = i.ways;
+    this.iCounters = i.counters;
+    this.ramU8 = bus.ram.u8;
+    this.ramI32 = bus.ram.i32;
+    this.ramView = bus.ram.view;
+    this.globalContext = this.allocateContext();
+    this.refreshKeys();
+  }
+
+  // --- Data accesses: the hot path -----------------------------------------
+
+  /** The data-TLB slot that serves class `cls` at hi:lo without thought, or -1. */
+  private dataHit(lo: number, hi: number, cls: number): number {
+    const tag = (lo >>> 12) | (hi << 20);
+    const vaHigh = (hi >>> 12) & VA_HIGH_MASK;
+    const keyCurrent = vaHigh | this.currentKey;
+    const keyGlobal = vaHigh | this.globalKey;
+    const tags = this.dTag;
+    const keys = this.dKey;
+    let i = (tag & this.dSetMask) << this.dWaysShift;
+    for (const end = i + this.dWays; i < end; i++) {
+      if (tags[i] === tag) {
+        const k = keys[i];
+        if ((k === keyCurrent || k === keyGlobal) && ((this.dPerm[i] >>> cls) & 1) !== 0) {
+          this.dCounters[0]++;
+          return i;
+        }
+      }
+    }
+    return -1;
+  }
+
+  read8(lo: number, hi: number, cls: number): number {
+    const slot = this.dataHit(lo, hi, cls);
+    if (slot >= 0) return this.ramU8[(this.dRam[slot] | (lo & PAGE_MASK)) >>> 0];
+    return this.readSlow(lo, hi, cls, 1);
+  }
+
+  read16(lo: number, hi: number, cls: number): number {
+    if ((lo & PAGE_MASK) <= 0xffe) {
+      const slot = this.dataHit(lo, hi, cls);
+      if (slot >= 0) return this.ramView.getUint16((this.dRam[slot] | (lo & PAGE_MASK)) >>> 0, true);
+    }
+    return this.readSlow(lo, hi, cls, 2);
+  }
+
+  /** Returns the value as a signed int32. */
+  read32(lo: number, hi: number, cls: number): number {
+    if ((lo & PAGE_MASK) <= 0xffc) {
+      const slot = this.dataHit(lo, hi, cls);
+      if (slot >= 0) {
+        const offset = (this.dRam[slot] | (lo & PAGE_MASK)) >>> 0;
+        return (offset & 3) === 0 ? this.ramI32[offset >>> 2] : this.ramView.getInt32(offset, true);
+      }
+    }
+    return this.readSlow(lo, hi, cls, 4);
+  }
+
+  /** Returns the low half (signed int32); the high half is left in `high`. */
+  read64(lo: number, hi: number, cls: number): number {
+    if ((lo & PAGE_MASK) <= 0xff8) {
+      const slot = this.dataHit(lo, hi, cls);
+      if (slot >= 0) {
+        const offset = (this.dRam[slot] | (lo & PAGE_MASK)) >>> 0;
+        if ((offset & 3) === 0) {
+          this.high = this.ramI32[(offset >>> 2) + 1];
+          return this.ramI32[offset >>> 2];
+        }
+        this.high = this.ramView.getInt32(offset + 4, true);
+        return this.ramView.getInt32(offset, true);
+      }
+    }
+    return this.readSlow(lo, hi, cls, 8);
+  }
+
+  write8(lo: number, hi: number, cls: number, value: number): void {
+    const slot = this.dataHit(lo, hi, cls);
+    if (slot >= 0) this.ramU8[(this.dRam[slot] | (lo & PAGE_MASK)) >>> 0] = value;
+    else this.writeSlow(lo, hi, cls, 1, value, 0);
+  }
+
+  write16(lo: number, hi: number, cls: number, value: number): void {
+    if ((lo & PAGE_MASK) <= 0xffe) {
+      const slot = this.dataHit(lo, hi, cls);
+      if (slot >= 0) {
+        this.ramView.setUint16((this.dRam[slot] | (lo & PAGE_MASK)) >>> 0, value & 0xffff, true);
+        return;
+      }
+    }
+    this.writeSlow(lo, hi, cls, 2, value, 0);
+  }
+
+  write32(lo: number, hi: number, cls: number, value: number): void {
+    if ((lo & PAGE_MASK) <= 0xffc) {
+      const slot = this.dataHit(lo, hi, cls);
+      if (slot >= 0) {
+        const offset = (this.dRam[slot] | (lo & PAGE_MASK)) >>> 0;
+        if ((offset & 3) === 0) this.ramI32[offset >>> 2] = value;
+        else this.ramView.setInt32(offset, value | 0, true);
+        return;
+      }
+    }
+    this.writeSlow(lo, hi, cls, 4, value, 0);
+  }
+
+  write64(lo: number, hi: number, cls: number, low: number, high: number): void {
+    if ((lo & PAGE_MASK) <= 0xff8) {
+      const slot = this.dataHit(lo, hi, cls);
+      if (slot >= 0) {
+        const offset = (this.dRam[slot] | (lo & PAGE_MASK)) >>> 0;
+        if ((offset & 3) === 0) {
+          this.ramI32[offset >>> 2] = low;
+          this.ramI32[(offset >>> 2) + 1] = high;
+        } else {
+          this.ramView.setInt32(offset, low | 0, true);
+          this.ramView.setInt32(offset + 4, high | 0, true);
+        }
+        return;
+      }
+    }
+    this.writeSlow(lo, hi, cls, 8, low, high);
+  }
+
+  // --- Instruction fetches (ITLB) -------------------------------------------
+
+  private fetchHit(lo: number, hi: number, cls: number): number {
+    const tag = (lo >>> 12) | (hi << 20);
+    const vaHigh = (hi >>> 12) & VA_HIGH_MASK;
+    const keyCurrent = vaHigh | this.currentKey;
+    const keyGlobal = vaHigh | this.globalKey;
+    const tags = this.iTag;
+    const keys = this.iKey;
+    let i = (tag & this.iSetMask) << this.iWaysShift;
+    for (const end = i + this.iWays; i < end; i++) {
+      if (tags[i] === tag) {
+        const k = keys[i];
+        if ((k === keyCurrent || k === keyGlobal) && ((this.iPerm[i] >>> cls) & 1) !== 0) {
+          this.iCounters[0]++;
+          return i;
+        }
+      }
+    }
+    return -1;
+  }
+
+  /** Fetches one instruction byte; `cls` must be a fetch class. */
+  fetch8(lo: number, hi: number, cls: number): number {
+    const slot = this.fetchHit(lo, hi, cls);
+    if (slot >= 0) return this.ramU8[(this.iRam[slot] | (lo & PAGE_MASK)) >>> 0];
+    return this.readSlow(lo, hi, cls, 1);
+  }
+
+  /** Fetches four instruction bytes (signed int32); `cls` must be a fetch class. */
+  fetch32(lo: number, hi: number, cls: number): number {
+    if ((lo & PAGE_MASK) <= 0xffc) {
+      const slot = this.fetchHit(lo, hi, cls);
+      if (slot >= 0) return this.ramView.getInt32((this.iRam[slot] | (lo & PAGE_MASK)) >>> 0, true);
+    }
+    return this.readSlow(lo, hi, cls, 4);
+  }
+
+  /**
+   * Translates hi:lo for class `cls` (fetch classes use the ITLB), filling the
+   * TLB and setting A/D flags as a real access would. Returns the physical
+   * address, or -1 with the fault raised.
+   */
+  translate(lo: number, hi: number, cls: number): number {
+    const tlb = kindOf(cls) === KIND_FETCH ? this.itlb : this.dtlb;
+    const slot = this.lookup(tlb, lo, hi, cls);
+    return slot < 0 ? -1 : tlb.frame[slot] + (lo & PAGE_MASK);
+  }
+
+  // --- The slow path ---------------------------------------------------------
+
+  private readSlow(lo: number, hi: number, cls: number, size: number): number {
+    const tlb = kindOf(cls) === KIND_FETCH ? this.itlb : this.dtlb;
+    const offset = lo & PAGE_MASK;
+    if (offset + size > 4096) return this.readCrossing(tlb, lo, hi, cls, size);
+    const slot = this.lookup(tlb, lo, hi, cls);
+    if (slot < 0) return 0;
+    if ((tlb.perm[slot] & PERM_NOT_RAM) !== 0) {
+      const pa = tlb.frame[slot] + offset;
+      switch (size) {
+        case 1:
+          return this.bus.read8(pa);
+        case 2:
+          return this.bus.read16(pa);
+        case 4:
+          return this.bus.read32(pa);
+        default: {
+          const low = this.bus.read64(pa);
+          this.high = this.bus.high;
+          return low;
+        }
+      }
+    }
+    const ramOffset = (tlb.ramOffset[slot] | offset) >>> 0;
+    switch (size) {
+      case 1:
+        return this.ramU8[ramOffset];
+      case 2:
+        return this.ramView.getUint16(ramOffset, true);
+      case 4:
+        return this.ramView.getInt32(ramOffset, true);
+      default:
+        this.high = this.ramView.getInt32(ramOffset + 4, true);
+        return this.ramView.getInt32(ramOffset, true);
+    }
+  }
+
+  private writeSlow(lo: number, hi: number, cls: number, size: number, value: number, valueHigh: number): void {
+    const offset = lo & PAGE_MASK;
+    if (offset + size > 4096) {
+      this.writeCrossing(lo, hi, cls, size, value, valueHigh);
+      return;
+    }
+    const tlb = this.dtlb;
+    const slot = this.lookup(tlb, lo, hi, cls);
+    if (slot < 0) return;
+    if ((tlb.perm[slot] & PERM_NOT_RAM) !== 0) {
+      const pa = tlb.frame[slot] + offset;
+      if (size === 1) this.bus.write8(pa, value);
+      else if (size === 2) this.bus.write16(pa, value);
+      else if (size === 4) this.bus.write32(pa, value);
+      else this.bus.write64(pa, value, valueHigh);
+      return;
+    }
+    const ramOffset = (tlb.ramOffset[slot] | offset) >>> 0;
+    if (size === 1) this.ramU8[ramOffset] = value;
+    else if (size === 2) this.ramView.setUint16(ramOffset, value & 0xffff, true);
+    else {
+      this.ramView.setInt32(ramOffset, value | 0, true);
+      if (size === 8) this.ramView.setInt32(ramOffset + 4, valueHigh | 0, true);
+    }
+  }
+
+  // An access that crosses into the next page translates both pages before it
+  // touches either, so a fault on the second page reports the second page's
+  // address and a faulting write writes nothing.
+  private crossFrame = 0;
+  private crossRamOffset = 0;
+  private crossNotRam = false;
+
+  private readCrossing(tlb: Tlb, lo: number, hi: number, cls: number, size: number): number {
+    if (!this.translateSecondPage(tlb, lo, hi, cls)) return 0;
+    const first = this.lookup(tlb, lo, hi, cls);
+    if (first < 0) return 0;
+    let low = 0;
+    let high = 0;
+    for (let n = 0; n < size; n++) {
+      const offset = (lo & PAGE_MASK) + n;
+      const byte =
+        offset < 4096 ? this.physicalByte(tlb.frame[first], tlb.ramOffset[first], (tlb.perm[first] & PERM_NOT_RAM) !== 0, offset)
+          : this.physicalByte(this.crossFrame, this.crossRamOffset, this.crossNotRam, offset - 4096);
+      if (n < 4) low |= byte << (8 * n);
+      else high |= byte << (8 * (n - 4));
+    }
+    this.high = high;
+    return size === 2 ? low & 0xffff : low;
+  }
+
+  private writeCrossing(lo: number, hi: number, cls: number, size: number, value: number, valueHigh: number): void {
+    const tlb = this.dtlb;
+    if (!this.translateSecondPage(tlb, lo, hi, cls)) return;
+    const first = this.lookup(tlb, lo, hi, cls);
+    if (first < 0) return;
+    for (let n = 0; n < size; n++) {
+      const offset = (lo & PAGE_MASK) + n;
+      const byte = (n < 4 ? value >>> (8 * n) : valueHigh >>> (8 * (n - 4))) & 0xff;
+      if (offset < 4096) {
+        this.storePhysicalByte(tlb.frame[first], tlb.ramOffset[first], (tlb.perm[first] & PERM_NOT_RAM) !== 0, offset, byte);
+      } else {
+        this.storePhysicalByte(this.crossFrame, this.crossRamOffset, this.crossNotRam, offset - 4096, byte);
+      }
+    }
+  }
+
+  /**
+   * Translates the first page (so that its fault, if any, is the one
+   * reported) and then the page after hi:lo, remembering the second frame in
+   * the cross* fields (the first page's lookup after it may evict its slot).
+   */
+  private translateSecondPage(tlb: Tlb, lo: number, hi: number, cls: number): boolean {
+    if (this.lookup(tlb, lo, hi, cls) < 0) return false;
+    const nextLo = ((lo & ~PAGE_MASK) + 0x1000) | 0;
+    const nextHi = nextLo === 0 && !this.wrap32 ? (hi + 1) | 0 : hi;
+    const second = this.lookup(tlb, nextLo, nextHi, cls);
+    if (second < 0) return false;
+    this.crossFrame = tlb.frame[second];
+    this.crossRamOffset = tlb.ramOffset[second];
+    this.crossNotRam = (tlb.perm[second] & PERM_NOT_RAM) !== 0;
+    return true;
+  }
+
+  private physicalByte(frame: number, ramOffset: number, notRam: boolean, offset: number): number {
+    return notRam ? this.bus.read8(frame + offset) : this.ramU8[(ramOffset | offset) >>> 0];
+  }
+
+  private storePhysicalByte(frame: number, ramOffset: number, notRam: boolean, offset: number, byte: number): void {
+    if (notRam) this.bus.write8(frame + offset, byte);
+    else this.ramU8[(ramOffset | offset) >>> 0] = byte;
+  }
+
+  /**
+   * The TLB slot holding a translation that allows class `cls` at hi:lo,
+   * walking the page tables and filling the TLB on a miss. -1 after a fault.
+   */
+  private lookup(tlb: Tlb, lo: number, hi: number, cls: number): number {
+    const tag = (lo >>> 12) | (hi << 20);
+    const vaHigh = (hi >>> 12) & VA_HIGH_MASK;
+    const keyCurrent = vaHigh | this.currentKey;
+    const keyGlobal = vaHigh | this.globalKey;
+    const slot = tlb.find(tag, keyCurrent, keyGlobal);
+    if (slot >= 0) {
+      const perm = tlb.perm[slot];
+      // A cached translation serves an allowed access, but a write through an
+      // entry whose Dirty flag is clear must walk to set it (SDM 4.8).
+      if (((perm >>> (PERM_ALLOWED_SHIFT + cls)) & 1) !== 0 && (kindOf(cls) !== KIND_WRITE || (perm & PERM_DIRTY) !== 0)) {
+        tlb.counters[Tlb.HITS]++;
+        return slot;
+      }
+    }
+    // Re-walk on a miss and also when the cached rights refuse: real TLBs may
+    // fault on the stale entry instead, but a fresh walk is always allowed.
+    tlb.counters[Tlb.MISSES]++;
+    this.counters[COUNT_WALKS]++;
+    const w = this.walker;
+    if (!w.walk(lo, hi, cls, true)) {
+      // SDM 4.10.4.1: a page fault invalidates the TLB entries for that page.
+      this.itlb.invalidatePage(tag, vaHigh, this.currentContext, this.globalContext);
+      this.dtlb.invalidatePage(tag, vaHigh, this.currentContext, this.globalContext);
+      this.faultsByReason[w.denial]++;
+      this.raisePageFault(lo, hi, w.errorCode);
+      return -1;
+    }
+    const ramOffset = this.bus.frameRamOffset(w.frame);
+    let fast = ramOffset < 0 ? 0 : w.allowed;
+    if (!w.dirty) fast &= ~WRITE_CLASSES;
+    const perm = fast | (w.allowed << PERM_ALLOWED_SHIFT) | (w.dirty ? PERM_DIRTY : 0) | (ramOffset < 0 ? PERM_NOT_RAM : 0);
+    const key = vaHigh | ((w.global ? this.globalContext : this.currentContext) << CONTEXT_SHIFT);
+    const target = tlb.chooseSlot(tag, keyCurrent, keyGlobal, this.isLive);
+    tlb.fill(target, tag, key, perm, ramOffset | 0, w.frame, w.pageShift, this.pcid, w.global);
+    return target;
+  }
+
+  private raisePageFault(lo: number, hi: number, errorCode: number): void {
+    this.faultPending = true;
+    this.faultErrorCode = errorCode;
+    this.faultAddressLo = lo | 0;
+    this.faultAddressHi = this.wrap32 ? 0 : hi | 0;
+    this.counters[COUNT_FAULTS]++;
+  }
+
+  /** Forgets the pending fault once the CPU has taken it. */
+  clearFault(): void {
+    this.faultPending = false;
+  }
+
+  // --- Contexts and flushes -------------------------------------------------
+
+  private readonly isLive = (key: number, pcid: number): boolean => {
+    const context = key >>> CONTEXT_SHIFT;
+    if (context === this.globalContext) return true;
+    return this.contextEpoch[pcid] === this.epoch && this.contextOf[pcid] === context;
+  };
+
+  private allocateContext(): number {
+    if (this.nextContext >= MAX_CONTEXT) {
+      // Context numbers exhausted: empty the TLBs and start over.
+      this.itlb.clear();
+      this.dtlb.clear();
+      this.epoch++;
+      this.nextContext = 1;
+      this.globalContext = this.nextContext++;
+    }
+    return this.nextContext++;
+  }
+
+  private contextFor(pcid: number): number {
+    if (this.contextEpoch[pcid] !== this.epoch) {
+      const context = this.allocateContext();
+      this.contextOf[pcid] = context;
+      this.contextEpoch[pcid] = this.epoch;
+    }
+    return this.contextOf[pcid];
+  }
+
+  private refreshKeys(): void {
+    this.currentContext = this.contextFor(this.pcid);
+    this.currentKey = this.currentContext << CONTEXT_SHIFT;
+    this.globalKey = this.globalContext << CONTEXT_SHIFT;
+  }
+
+  /** Invalidates every entry, global ones included, for all PCIDs. */
+  flushAll(): void {
+    this.epoch++;
+    this.globalContext = this.allocateContext();
+    this.refreshKeys();
+    this.counters[COUNT_FLUSHES_ALL]++;
+  }
+
+  /** Invalidates the non-global entries of every PCID. */
+  flushNonGlobal(): void {
+    this.epoch++;
+    this.refreshKeys();
+    this.counters[COUNT_FLUSHES_ALL]++;
+  }
+
+  /** Invalidates the non-global entries of one PCID. */
+  flushPcid(pcid: number): void {
+    const context = this.allocateContext();
+    this.contextOf[pcid] = context;
+    this.contextEpoch[pcid] = this.epoch;
+    this.refreshKeys();
+    this.counters[COUNT_FLUSHES_PCID]++;
+  }
+
+  /** INVLPG: the page's entries for the current PCID and its global entries (SDM 4.10.4.1). */
+  invlpg(lo: number, hi: number): void {
+    const tag = (lo >>> 12) | (hi << 20);
+    const vaHigh = (hi >>> 12) & VA_HIGH_MASK;
+    this.itlb.invalidatePage(tag, vaHigh, this.currentContext, this.globalContext);
+    this.dtlb.invalidatePage(tag, vaHigh, this.currentContext, this.globalContext);
+    this.counters[COUNT_INVLPG]++;
+  }
+
+  /**
+   * INVPCID (SDM Vol. 2 INVPCID): type 0 one address in one PCID, 1 one PCID,
+   * 2 everything including globals, 3 everything but globals. The CPU checks
+   * the type and the address's canonicality before calling.
+   */
+  invpcid(type: number, pcid: number, lo: number, hi: number): void {
+    pcid &= 0xfff;
+    switch (type) {
+      case 0: {
+        if (this.contextEpoch[pcid] !== this.epoch) return; // nothing cached for it
+        const context = this.contextOf[pcid];
+        const tag = (lo >>> 12) | (hi << 20);
+        const vaHigh = (hi >>> 12) & VA_HIGH_MASK;
+        this.itlb.invalidatePage(tag, vaHigh, context, context);
+        this.dtlb.invalidatePage(tag, vaHigh, context, context);
+        return;
+      }
+      case 1:
+        this.flushPcid(pcid);
+        return;
+      case 2:
+        this.flushAll();
+        return;
+      default:
+        this.flushNonGlobal();
+    }
+  }
+
+  // --- Control registers ---------------------------------------------------
+
+  /**
+   * MOV to CR3. With CR4.PCIDE=1, bit 63 (hi bit 31) set keeps the new PCID's
+   * entries and is not stored (SDM 4.10.4.1). Returns false, changing nothing,
+   * when PAE paging is on and the new PDPTEs set reserved bits (#GP(0)).
+   */
+  setCr3(lo: number, hi: number): boolean {
+    const pcide = (this.cr4 & CR4_PCIDE) !== 0;
+    const keep = pcide && (hi & 0x80000000) !== 0;
+    if (this.mode === MODE_PAE && !this.walker.loadPdptes(lo)) return false;
+    this.cr3Lo = lo | 0;
+    this.cr3Hi = hi & 0x7fffffff;
+    this.walker.cr3Lo = this.cr3Lo;
+    this.walker.cr3Hi = this.cr3Hi;
+    this.pcid = pcide ? lo & 0xfff : 0;
+    this.counters[COUNT_CR3_WRITES]++;
+    if (keep) this.refreshKeys();
+    else this.flushPcid(this.pcid);
+    return true;
+  }
+
+  /**
+   * MOV to CR0. EFER.LMA follows CR0.PG while EFER.LME=1 (SDM 10.8.5). Returns
+   * false, changing nothing, if entering PAE paging fails to load the PDPTEs.
+   */
+  setCr0(value: number): boolean {
+    const changed = this.cr0 ^ value;
+    let efer = this.efer;
+    if ((changed & CR0_PG) !== 0) {
+      efer = (value & CR0_PG) !== 0 && (efer & EFER_LME) !== 0 ? efer | EFER_LMA : efer & ~EFER_LMA;
+    }
+    if (!this.reloadPdptesIfNeeded(value, this.cr4, efer, (changed & (CR0_PG | CR0_CD | CR0_NW)) !== 0)) return false;
+    this.cr0 = value | 0;
+    this.efer = efer;
+    // SDM requires a full flush only when PG goes 1 -> 0; cached entries
+    // hold rights resolved with CR0.WP, so WP changes flush too (as QEMU does).
+    if ((changed & (CR0_PG | CR0_WP | CR0_PE)) !== 0) this.flushAll();
+    this.applyControls();
+    return true;
+  }
+
+  /** MOV to CR4. Returns false, changing nothing, if the PDPTEs fail to load. */
+  setCr4(value: number): boolean {
+    const changed = this.cr4 ^ value;
+    const pdpteBits = CR4_PAE | CR4_PGE | CR4_PSE | CR4_SMEP | CR4_SMAP;
+    if (!this.reloadPdptesIfNeeded(this.cr0, value, this.efer, (changed & pdpteBits) !== 0)) return false;
+    this.cr4 = value | 0;
+    // SDM 4.10.4.1: PGE changes and PCIDE 1 -> 0 flush everything; PAE and
+    // SMEP 0 -> 1 flush the current PCID. cr3 also flushes when the other
+    // bits that shape the cached rights change.
+    const flushBits = CR4_PGE | CR4_PAE | CR4_PSE | CR4_SMEP | CR4_SMAP | CR4_PKE | CR4_LA57;
+    const pcidOff = (changed & CR4_PCIDE) !== 0 && (value & CR4_PCIDE) === 0;
+    if ((changed & flushBits) !== 0 || pcidOff) {
+      this.flushAll();
+    }
+    this.pcid = (value & CR4_PCIDE) !== 0 ? this.cr3Lo & 0xfff : 0;
+    this.applyControls();
+    return true;
+  }
+
+  /** WRMSR to IA32_EFER. LMA is the processor's to set (setCr0); a write keeps it. */
+  setEfer(value: number): void {
+    const next = (value & ~EFER_LMA) | (this.efer & EFER_LMA);
+    const changed = this.efer ^ next;
+    this.efer = next;
+    if ((changed & EFER_NXE) !== 0) this.flushAll();
+    this.applyControls();
+  }
+
+  /** WRPKRU. Cached entries hold rights resolved with PKRU, so they go. */
+  setPkru(value: number): void {
+    this.pkru = value | 0;
+    this.walker.pkru = this.pkru;
+    if ((this.cr4 & CR4_PKE) !== 0) this.flushAll();
+  }
+
+  /** Whether hi:lo is canonical for the current CR4.LA57 (SDM 3.3.7.1). */
+  isCanonical(hi: number): boolean {
+    return isCanonical(hi, (this.cr4 & CR4_LA57) !== 0);
+  }
+
+  private reloadPdptesIfNeeded(cr0: number, cr4: number, efer: number, relevantChange: boolean): boolean {
+    const mode = pagingModeOf(cr0, cr4, efer);
+    if (mode !== MODE_PAE || (!relevantChange && this.mode === MODE_PAE)) return true;
+    return this.walker.loadPdptes(this.cr3Lo);
+  }
+
+  private applyControls(): void {
+    const w = this.walker;
+    this.mode = pagingModeOf(this.cr0, this.cr4, this.efer);
+    this.wrap32 = this.mode < MODE_4LEVEL;
+    w.mode = this.mode;
+    w.pse = (this.cr4 & CR4_PSE) !== 0;
+    w.pge = (this.cr4 & CR4_PGE) !== 0;
+    w.nxe = (this.efer & EFER_NXE) !== 0;
+    w.pkActive = (this.cr4 & CR4_PKE) !== 0 && this.mode >= MODE_4LEVEL;
+    w.reportFetch = (this.cr4 & CR4_SMEP) !== 0 || (w.nxe && this.mode >= MODE_PAE);
+    const wp = (this.cr0 & CR0_WP) !== 0;
+    const smep = (this.cr4 & CR4_SMEP) !== 0;
+    const smap = (this.cr4 & CR4_SMAP) !== 0;
+    if (wp !== w.wp || smep !== w.smep || smap !== w.smap) w.setRightsControls({ wp, smep, smap });
+    this.refreshKeys();
+  }
+
+  // --- Introspection -----------------------------------------------------
+
+  /** Live entries in each TLB (O(entries); for statistics and tests). */
+  liveEntries(): { itlb: number; dtlb: number } {
+    return { itlb: this.itlb.countLive(this.isLive), dtlb: this.dtlb.countLive(this.isLive) };
+  }
+
+  /**
+   * What the TLB currently holds for hi:lo (data TLB, or the ITLB when
+   * `fetch`), without walking: the frame and resolved rights, or null.
+   */
+  cachedTranslation(lo: number, hi: number, fetch = false): CachedTranslation | null {
+    const tlb = fetch ? this.itlb : this.dtlb;
+    const tag = (lo >>> 12) | (hi << 20);
+    const vaHigh = (hi >>> 12) & VA_HIGH_MASK;
+    const slot = tlb.find(tag, vaHigh | this.currentKey, vaHigh | this.globalKey);
+    if (slot < 0) return null;
+    const perm = tlb.perm[slot];
+    return {
+      frame: tlb.frame[slot],
+      allowed: (perm >>> PERM_ALLOWED_SHIFT) & 0x1ff,
+      dirty: (perm & PERM_DIRTY) !== 0,
+      global: tlb.global[slot] === 1,
+      pageShift: tlb.pageShift[slot],
+      pcid: tlb.pcid[slot],
+    };
+  }
+
+  /**
+   * Explains, in words, how hi:lo translates for class `cls` right now, and
+   * whether the TLB disagrees (a missing INVLPG). No side effects.
+   */
+  explainWalk(lo: number, hi: number, cls: number, cpl?: number): WalkExplanation {
+    return explainWalk(this, lo, hi, cls, cpl);
+  }
+
+  /** Counters, as a plain object (not for the hot path). */
+  stats(): MmuStats {
+    const d = this.dtlb.counters;
+    const i = this.itlb.counters;
+    return {
+      dtlbHits: d[Tlb.HITS],
+      dtlbMisses: d[Tlb.MISSES],
+      itlbHits: i[Tlb.HITS],
+      itlbMisses: i[Tlb.MISSES],
+      fills: d[Tlb.FILLS] + i[Tlb.FILLS],
+      evictions: d[Tlb.EVICTIONS] + i[Tlb.EVICTIONS],
+      invalidations: d[Tlb.INVALIDATIONS] + i[Tlb.INVALIDATIONS],
+      walks: this.counters[COUNT_WALKS],
+      walkMemoryReads: this.walker.memoryReads,
+      pageFaults: this.counters[COUNT_FAULTS],
+      cr3Writes: this.counters[COUNT_CR3_WRITES],
+      fullFlushes: this.counters[COUNT_FLUSHES_ALL],
+      pcidFlushes: this.counters[COUNT_FLUSHES_PCID],
+      invlpgs: this.counters[COUNT_INVLPG],
+    };
+  }
+}
+
+export interface CachedTranslation {
+  frame: number;
+  allowed: number;
+  dirty: boolean;
+  global: boolean;
+  pageShift: number;
+  pcid: number;
+}
+
+export interface MmuStats {
+  dtlbHits: number;
+  dtlbMisses: number;
+  itlbHits: number;
+  itlbMisses: number;
+  fills: number;
+  evictions: number;
+  invalidations: number;
+  walks: number;
+  walkMemoryReads: number;
+  pageFaults: number;
+  cr3Writes: number;
+  fullFlushes: number;
+  pcidFlushes: number;
+  invlpgs: number;
+}

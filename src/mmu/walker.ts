@@ -1,0 +1,347 @@
+// The page walker: one translation of a linear address under the current
+// paging mode, with every check of SDM Vol. 3A ch. 4 in the order hardware
+// makes them — per level: present, then reserved bits; at the leaf: the
+// access rights of the whole walk (rights.ts).
+//
+// A walk never allocates and never throws. It leaves its outcome in fields
+// (frame, allowed classes, dirty, global, or an error code) and a trace of
+// every entry it read, which explain.ts turns into words. With `commit` it
+// sets Accessed flags in each entry it used and Dirty in the leaf on a write,
+// in guest memory, as the processor does (SDM 4.8); a walk that faults leaves
+// the leaf untouched while the entries above it keep the A flags it set.
+
+import type { PhysicalBus } from "../machine/bus.ts";
+import { ALL_CLASSES, KIND_WRITE, PF_P, PF_RSVD, kindOf } from "./access.ts";
+import { MODE_32BIT, MODE_4LEVEL, MODE_5LEVEL, MODE_NONE, MODE_PAE } from "./paging-mode.ts";
+import {
+  DENY_NONE,
+  DENY_NOT_PRESENT,
+  DENY_RESERVED,
+  RIGHT_NO_EXECUTE,
+  RIGHT_PK_ACCESS_DISABLED,
+  RIGHT_PK_WRITE_DISABLED,
+  RIGHT_USER,
+  RIGHT_WRITABLE,
+  accessErrorBits,
+  buildRightsTable,
+  denialReason,
+  type RightsControls,
+} from "./rights.ts";
+
+// Which table an entry of the trace came from.
+export const LEVEL_PML5 = 0;
+export const LEVEL_PML4 = 1;
+export const LEVEL_PDPT = 2;
+export const LEVEL_PD = 3;
+export const LEVEL_PT = 4;
+export const TABLE_NAMES = ["PML5", "PML4", "PDPT", "PD", "PT"] as const;
+export const ENTRY_NAMES = ["PML5E", "PML4E", "PDPTE", "PDE", "PTE"] as const;
+/** Linear-address bit at which each table's 9-bit index starts (10 bits for 32-bit paging). */
+const INDEX_SHIFT = [48, 39, 30, 21, 12];
+
+const BIT_P = 0x1;
+const BIT_A = 0x20;
+const BIT_D = 0x40;
+const BIT_PS = 0x80;
+const BIT_G = 0x100;
+const TWO_32 = 4294967296;
+const MAX_LEVELS = 5;
+
+export class PageWalker {
+  private readonly bus: PhysicalBus;
+  readonly maxPhysAddrBits: number;
+  readonly gigabytePages: boolean;
+
+  // Control state, set by the MMU through `configure`.
+  mode = MODE_NONE;
+  cr3Lo = 0;
+  cr3Hi = 0;
+  pse = false;
+  pge = false;
+  nxe = false;
+  /** CR4.PKE under IA-32e paging: protection keys apply. */
+  pkActive = false;
+  pkru = 0;
+  wp = false;
+  smep = false;
+  smap = false;
+  /** SDM 4.7: whether fetch faults set the I/D bit. */
+  reportFetch = false;
+  private rightsTable: Int32Array;
+
+  /** PAE paging's four PDPTE registers, loaded when CR3 is written (SDM 4.4.1). */
+  readonly pdpteLo = new Int32Array(4);
+  readonly pdpteHi = new Int32Array(4);
+
+  /** Physical-address bits 32..MAXPHYADDR-1, as a mask of an entry's high half. */
+  readonly addressHighMask: number;
+  /** Reserved high-half bits of IA-32e entries: 51:MAXPHYADDR (SDM 4.5.4). */
+  private readonly reservedHighLong: number;
+  /** Reserved high-half bits of PAE PDEs/PTEs: 62:MAXPHYADDR (SDM 4.4.2). */
+  private readonly reservedHighPae: number;
+  /** Reserved bits of a 32-bit PDE mapping 4 MiB: bit 21 and 20:(M-19) (SDM 4.3). */
+  private readonly reserved4MiB: number;
+
+  // Trace of the last walk: one row per entry read.
+  depth = 0;
+  readonly traceLevel = new Int8Array(MAX_LEVELS);
+  readonly traceIndex = new Int16Array(MAX_LEVELS);
+  readonly traceAddress = new Float64Array(MAX_LEVELS);
+  readonly traceLo = new Int32Array(MAX_LEVELS);
+  readonly traceHi = new Int32Array(MAX_LEVELS);
+
+  // Outcome of the last walk.
+  /** Physical address of the 4 KiB frame holding the linear address. */
+  frame = 0;
+  /** log2 of the page size: 12, 21, 22 or 30. */
+  pageShift = 12;
+  /** Classes the translation allows (bit per access class). */
+  allowed = 0;
+  /** Combined rights bits (rights.ts RIGHT_*). */
+  rights = 0;
+  /** The leaf's Dirty flag after this walk. */
+  dirty = false;
+  global = false;
+  protectionKey = 0;
+  /** On failure: the #PF error code and the reason (rights.ts DENY_*). */
+  errorCode = 0;
+  denial = DENY_NONE;
+  /** On a reserved-bit fault: the offending bits of the entry. */
+  reservedLo = 0;
+  reservedHi = 0;
+  /** Paging-structure entries read by walks, ever. */
+  memoryReads = 0;
+
+  constructor(bus: PhysicalBus, maxPhysAddrBits: number, gigabytePages: boolean) {
+    this.bus = bus;
+    this.maxPhysAddrBits = maxPhysAddrBits;
+    this.gigabytePages = gigabytePages;
+    const highBits = maxPhysAddrBits - 32;
+    this.addressHighMask = highBits >= 20 ? 0xfffff : (1 << highBits) - 1;
+    this.reservedHighLong = 0xfffff & ~this.addressHighMask;
+    this.reservedHighPae = 0x7fffffff & ~this.addressHighMask;
+    const pse36Bits = Math.min(8, highBits);
+    this.reserved4MiB = (1 << 21) | ((0xff & ~((1 << pse36Bits) - 1)) << 13);
+    this.rightsTable = buildRightsTable({ wp: false, smep: false, smap: false });
+  }
+
+  /** Rebuilds the rights table after CR0.WP, CR4.SMEP or CR4.SMAP changed. */
+  setRightsControls(c: RightsControls): void {
+    this.wp = c.wp;
+    this.smep = c.smep;
+    this.smap = c.smap;
+    this.rightsTable = buildRightsTable(c);
+  }
+
+  get rightsControls(): RightsControls {
+    return { wp: this.wp, smep: this.smep, smap: this.smap };
+  }
+
+  /**
+   * Loads the PAE PDPTE registers from the 32-byte table at `cr3Lo`. Returns
+   * false, loading nothing, if a present PDPTE sets a reserved bit: the MOV to
+   * CR0/CR3/CR4 then raises #GP(0) (SDM 4.4.1).
+   */
+  loadPdptes(cr3Lo: number): boolean {
+    const base = (cr3Lo & ~0x1f) >>> 0;
+    for (let i = 0; i < 4; i++) {
+      const lo = this.bus.read64(base + i * 8);
+      const hi = this.bus.high;
+      if ((lo & BIT_P) !== 0 && ((lo & 0x1e6) !== 0 || (hi & ~this.addressHighMask) !== 0)) return false;
+    }
+    for (let i = 0; i < 4; i++) {
+      this.pdpteLo[i] = this.bus.read64(base + i * 8);
+      this.pdpteHi[i] = this.bus.high;
+    }
+    return true;
+  }
+
+  /**
+   * Translates linear address hi:lo for an access of class `cls`. Returns
+   * true with `frame` etc. set, or false with `errorCode` and `denial` set.
+   */
+  walk(lo: number, hi: number, cls: number, commit: boolean): boolean {
+    this.depth = 0;
+    switch (this.mode) {
+      case MODE_NONE:
+        this.frame = (lo & ~0xfff) >>> 0;
+        this.pageShift = 12;
+        this.allowed = ALL_CLASSES;
+        this.rights = RIGHT_USER | RIGHT_WRITABLE;
+        this.dirty = true;
+        this.global = false;
+        this.protectionKey = 0;
+        return true;
+      case MODE_32BIT:
+        return this.walk32(lo, cls, commit);
+      case MODE_PAE:
+        return this.walkPae(lo, cls, commit);
+      case MODE_4LEVEL:
+        return this.walkTables(lo, hi, cls, commit, LEVEL_PML4, this.cr3Lo & ~0xfff, this.cr3Hi & this.addressHighMask);
+      case MODE_5LEVEL:
+        return this.walkTables(lo, hi, cls, commit, LEVEL_PML5, this.cr3Lo & ~0xfff, this.cr3Hi & this.addressHighMask);
+    }
+    return false;
+  }
+
+  private walk32(lo: number, cls: number, commit: boolean): boolean {
+    const index = lo >>> 22;
+    const address = ((this.cr3Lo & ~0xfff) >>> 0) + index * 4;
+    const pde = this.bus.read32(address);
+    this.record(LEVEL_PD, index, address, pde, 0);
+    if ((pde & BIT_P) === 0) return this.fail(DENY_NOT_PRESENT, cls);
+    const pdeRights = ((pde >>> 2) & 1) | (pde & 2);
+    if (this.pse && (pde & BIT_PS) !== 0) {
+      // SDM 4.3: a 4 MiB page; PDE bits 20:13 are physical-address bits 39:32 (PSE-36).
+      const reserved = pde & this.reserved4MiB;
+      if (reserved !== 0) return this.failReserved(cls, reserved, 0);
+      const frame = ((pde & 0xffc00000) >>> 0) + ((pde >>> 13) & 0xff) * TWO_32 + (lo & 0x3ff000);
+      return this.finish(cls, commit, address, pde, pdeRights, 22, frame, 0);
+    }
+    if (commit && (pde & BIT_A) === 0) this.bus.write32(address, pde | BIT_A);
+    const pteIndex = (lo >>> 12) & 0x3ff;
+    const pteAddress = ((pde & ~0xfff) >>> 0) + pteIndex * 4;
+    const pte = this.bus.read32(pteAddress);
+    this.record(LEVEL_PT, pteIndex, pteAddress, pte, 0);
+    if ((pte & BIT_P) === 0) return this.fail(DENY_NOT_PRESENT, cls);
+    const rights = pdeRights & (((pte >>> 2) & 1) | (pte & 2));
+    return this.finish(cls, commit, pteAddress, pte, rights, 12, (pte & ~0xfff) >>> 0, 0);
+  }
+
+  private walkPae(lo: number, cls: number, commit: boolean): boolean {
+    const index = lo >>> 30;
+    const entryLo = this.pdpteLo[index];
+    const entryHi = this.pdpteHi[index];
+    // The PDPTE comes from its register, not memory: no read, no A flag.
+    this.record(LEVEL_PDPT, index, ((this.cr3Lo & ~0x1f) >>> 0) + index * 8, entryLo, entryHi);
+    this.memoryReads--;
+    if ((entryLo & BIT_P) === 0) return this.fail(DENY_NOT_PRESENT, cls);
+    return this.walkTables(lo, 0, cls, commit, LEVEL_PD, entryLo & ~0xfff, entryHi & this.addressHighMask);
+  }
+
+  /** PAE from the page directory down, and IA-32e paging from the top. */
+  private walkTables(
+    lo: number,
+    hi: number,
+    cls: number,
+    commit: boolean,
+    startLevel: number,
+    tableLo: number,
+    tableHi: number,
+  ): boolean {
+    const long = startLevel <= LEVEL_PML4;
+    const reservedHigh = (long ? this.reservedHighLong : this.reservedHighPae) | (this.nxe ? 0 : 0x80000000);
+    let rights = RIGHT_USER | RIGHT_WRITABLE;
+    let noExecute = 0;
+    for (let level = startLevel; ; level++) {
+      const index = tableIndex(level, lo, hi);
+      const address = tableHi * TWO_32 + (tableLo >>> 0) + index * 8;
+      const entryLo = this.bus.read64(address);
+      const entryHi = this.bus.high;
+      this.record(level, index, address, entryLo, entryHi);
+      if ((entryLo & BIT_P) === 0) return this.fail(DENY_NOT_PRESENT, cls);
+      let reservedLo = 0;
+      let pageShift = 0;
+      if (level === LEVEL_PT) {
+        pageShift = 12;
+      } else if ((entryLo & BIT_PS) !== 0) {
+        if (level <= LEVEL_PML4) {
+          reservedLo = BIT_PS; // SDM 4.5.4: PS is reserved in PML5Es and PML4Es
+        } else if (level === LEVEL_PDPT) {
+          // 1 GiB page: bits 29:13 reserved; PS itself reserved without 1 GiB support.
+          reservedLo = this.gigabytePages ? entryLo & 0x3fffe000 : BIT_PS;
+          pageShift = 30;
+        } else {
+          reservedLo = entryLo & 0x1fe000; // 2 MiB page: bits 20:13 reserved
+          pageShift = 21;
+        }
+      }
+      const reservedHi = entryHi & reservedHigh;
+      if (reservedLo !== 0 || reservedHi !== 0) return this.failReserved(cls, reservedLo, reservedHi);
+      rights &= ((entryLo >>> 2) & 1) | (entryLo & 2);
+      noExecute |= entryHi >>> 31;
+      if (pageShift !== 0) {
+        const frameHi = entryHi & this.addressHighMask;
+        let frameLo: number;
+        if (pageShift === 12) frameLo = entryLo & ~0xfff;
+        else if (pageShift === 21) frameLo = (entryLo & 0xffe00000) | (lo & 0x1ff000);
+        else frameLo = (entryLo & 0xc0000000) | (lo & 0x3ffff000);
+        let leafRights = rights | (noExecute !== 0 ? RIGHT_NO_EXECUTE : 0);
+        let key = 0;
+        if (long) {
+          key = (entryHi >>> 27) & 15; // bits 62:59
+          if (this.pkActive && (rights & RIGHT_USER) !== 0) {
+            const bits = this.pkru >>> (2 * key);
+            if ((bits & 1) !== 0) leafRights |= RIGHT_PK_ACCESS_DISABLED;
+            if ((bits & 2) !== 0) leafRights |= RIGHT_PK_WRITE_DISABLED;
+          }
+        }
+        return this.finish(cls, commit, address, entryLo, leafRights, pageShift, frameHi * TWO_32 + (frameLo >>> 0), key);
+      }
+      if (commit && (entryLo & BIT_A) === 0) this.bus.write32(address, entryLo | BIT_A);
+      tableLo = entryLo & ~0xfff;
+      tableHi = entryHi & this.addressHighMask;
+    }
+  }
+
+  private finish(
+    cls: number,
+    commit: boolean,
+    address: number,
+    entryLo: number,
+    rights: number,
+    pageShift: number,
+    frame: number,
+    key: number,
+  ): boolean {
+    const decision = this.rightsTable[rights];
+    this.rights = rights;
+    this.protectionKey = key;
+    if (((decision >>> cls) & 1) === 0) {
+      this.denial = denialReason(cls, rights, this);
+      this.errorCode = PF_P | accessErrorBits(cls, this.reportFetch) | (((decision >>> (16 + cls)) & 1) << 5);
+      return false;
+    }
+    const setBits = kindOf(cls) === KIND_WRITE ? BIT_A | BIT_D : BIT_A;
+    if (commit && (entryLo & setBits) !== setBits) this.bus.write32(address, entryLo | setBits);
+    this.allowed = decision & ALL_CLASSES;
+    this.dirty = ((commit ? entryLo | setBits : entryLo) & BIT_D) !== 0;
+    this.global = this.pge && (entryLo & BIT_G) !== 0;
+    this.pageShift = pageShift;
+    this.frame = frame;
+    this.denial = DENY_NONE;
+    return true;
+  }
+
+  private fail(denial: number, cls: number): boolean {
+    this.denial = denial;
+    this.errorCode = accessErrorBits(cls, this.reportFetch);
+    return false;
+  }
+
+  private failReserved(cls: number, reservedLo: number, reservedHi: number): boolean {
+    this.denial = DENY_RESERVED;
+    this.reservedLo = reservedLo;
+    this.reservedHi = reservedHi;
+    // SDM 4.7: RSVD is reported together with P.
+    this.errorCode = PF_P | PF_RSVD | accessErrorBits(cls, this.reportFetch);
+    return false;
+  }
+
+  private record(level: number, index: number, address: number, lo: number, hi: number): void {
+    const d = this.depth++;
+    this.traceLevel[d] = level;
+    this.traceIndex[d] = index;
+    this.traceAddress[d] = address;
+    this.traceLo[d] = lo;
+    this.traceHi[d] = hi;
+    this.memoryReads++;
+  }
+}
+
+function tableIndex(level: number, lo: number, hi: number): number {
+  const shift = INDEX_SHIFT[level];
+  if (shift >= 32) return (hi >>> (shift - 32)) & 511;
+  if (shift + 9 <= 32) return (lo >>> shift) & 511;
+  return ((lo >>> shift) | (hi << (32 - shift))) & 511; // PDPT index: bits 38:30
+}
