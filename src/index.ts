@@ -11,3 +11,5 @@ export { PhysicalBus, type MmioDevice, type RamRange } from "./machine/bus.ts";
 export { pcRamRanges } from "./machine/memory-map.ts";
 export { machineConfig, DEFAULT_CONFIG, type MachineConfig, type TlbGeometry } from "./machine/config.ts";
 export { createMachineMemory, type MachineMemory } from "./machine/memory.ts";
+export { PageTableBuilder, halves, type PagingKind, type MapOptions, P, RW, US, PWT, PCD, A, D, PS, G, XD } from "./mmu/page-table-builder.ts";
+export { VgaTextBuffer, VGA_TEXT_BASE, VGA_TEXT_SIZE } from "./devices/vga-text.ts";

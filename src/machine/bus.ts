@@ -48,8 +48,12 @@ export class PhysicalBus {
   readonly ram: GuestRam;
   readonly ranges: readonly RamRange[];
   private readonly regions: MmioRegion[] = [];
-  /** RAM offset / 4096 of each frame below 4 GiB, or NOT_RAM. */
-  private readonly lowFrameOffset = new Int32Array(LOW_FRAMES).fill(NOT_RAM);
+  /**
+   * For each 4 KiB frame below 4 GiB: its page number in GuestRam if the
+   * whole frame is plain RAM, else -1. The page walker reads entries through
+   * it without going through the bus.
+   */
+  readonly lowRamPage = new Int32Array(LOW_FRAMES).fill(NOT_RAM);
   private readonly highOut = new Int32Array(1);
 
   /** High half of the last read64. */
@@ -70,7 +74,7 @@ export class PhysicalBus {
         throw new RangeError(`RAM range at ${hex(r.base)} extends past the end of guest RAM`);
       }
       for (let pa = r.base; pa < r.base + r.size && pa < 2 ** 32; pa += PAGE_SIZE) {
-        this.lowFrameOffset[pa >>> PAGE_SHIFT] = (r.ramOffset + (pa - r.base)) >>> PAGE_SHIFT;
+        this.lowRamPage[pa >>> PAGE_SHIFT] = (r.ramOffset + (pa - r.base)) >>> PAGE_SHIFT;
       }
     }
   }
@@ -86,7 +90,7 @@ export class PhysicalBus {
     this.regions.push({ base, end, device });
     this.regions.sort((a, b) => a.base - b.base);
     for (let frame = Math.floor(base / PAGE_SIZE); frame * PAGE_SIZE < end && frame < LOW_FRAMES; frame++) {
-      this.lowFrameOffset[frame] = NOT_RAM;
+      this.lowRamPage[frame] = NOT_RAM;
     }
   }
 
@@ -96,7 +100,7 @@ export class PhysicalBus {
    */
   frameRamOffset(pa: number): number {
     if (pa < 2 ** 32) {
-      const page = this.lowFrameOffset[pa >>> PAGE_SHIFT];
+      const page = this.lowRamPage[pa >>> PAGE_SHIFT];
       return page === NOT_RAM ? -1 : page * PAGE_SIZE;
     }
     const frame = pa - (pa % PAGE_SIZE);
@@ -107,7 +111,7 @@ export class PhysicalBus {
   /** The RAM offset of byte `pa` if it is RAM not covered by MMIO, else -1. */
   ramOffsetOf(pa: number): number {
     if (pa < 2 ** 32) {
-      const page = this.lowFrameOffset[pa >>> PAGE_SHIFT];
+      const page = this.lowRamPage[pa >>> PAGE_SHIFT];
       if (page !== NOT_RAM) return page * PAGE_SIZE + (pa & 0xfff);
     }
     if (this.regionAt(pa) !== null) return -1;

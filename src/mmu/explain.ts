@@ -97,7 +97,7 @@ export function explainWalk(mmu: Mmu, lo: number, hi: number, cls: number, cpl?:
     } else if (present) {
       checks.push({ check: "reserved bits", passed: true, detail: "none set" });
     }
-    const entryAddress = w.traceAddress[d];
+    const entryAddress = w.entryAddress(d);
     const width = is32 ? 4 : 8;
     levels.push({
       table: fromRegister ? "PDPTE register" : TABLE_NAMES[level],
@@ -115,7 +115,7 @@ export function explainWalk(mmu: Mmu, lo: number, hi: number, cls: number, cpl?:
   let reason: string | null = null;
   let culprit = w.depth - 1;
   if (!ok) {
-    const found = culpritOf(mmu, w.denial);
+    const found = culpritOf(mmu, w.denial, cls);
     culprit = found.level;
     reason = found.text;
     if (w.denial !== DENY_NOT_PRESENT && w.denial !== DENY_RESERVED && culprit >= 0) {
@@ -175,7 +175,7 @@ export function errorCodeText(code: number): string {
   return parts.join(", ");
 }
 
-function culpritOf(mmu: Mmu, denial: number): { level: number; text: string } {
+function culpritOf(mmu: Mmu, denial: number, cls: number): { level: number; text: string } {
   const w = mmu.walker;
   const last = w.depth - 1;
   const firstWith = (test: (lo: number, hi: number) => boolean): number => {
@@ -195,7 +195,8 @@ function culpritOf(mmu: Mmu, denial: number): { level: number; text: string } {
     case DENY_READ_ONLY:
       return {
         level: firstWith((lo) => (lo & 2) === 0),
-        text: w.wp ? "is read-only (R/W=0) and CR0.WP=1" : "is read-only (R/W=0)",
+        // SDM 4.6.1: CR0.WP matters only to supervisor writes.
+        text: privilegeOf(cls) !== PRIV_USER ? "is read-only (R/W=0) and CR0.WP=1" : "is read-only (R/W=0)",
       };
     case DENY_NO_EXECUTE:
       return { level: firstWith((_lo, hi) => hi >>> 31 === 1), text: "has XD=1 (execute-disable) and EFER.NXE=1" };

@@ -16,7 +16,7 @@
 
 import type { PhysicalBus } from "../machine/bus.ts";
 import type { MachineConfig } from "../machine/config.ts";
-import { KIND_FETCH, KIND_WRITE, WRITE_CLASSES, kindOf } from "./access.ts";
+import { KIND_FETCH, WRITE_CLASSES, kindOf } from "./access.ts";
 import {
   CR0_CD,
   CR0_NW,
@@ -40,7 +40,16 @@ import {
   isCanonical,
   pagingModeOf,
 } from "./paging-mode.ts";
-import { CONTEXT_SHIFT, MAX_CONTEXT, PERM_ALLOWED_SHIFT, PERM_DIRTY, PERM_NOT_RAM, Tlb } from "./tlb.ts";
+import {
+  CONTEXT_SHIFT,
+  EMPTY_KEY,
+  ENTRY_WORDS,
+  MAX_CONTEXT,
+  PERM_ALLOWED_SHIFT,
+  PERM_DIRTY,
+  PERM_NOT_RAM,
+  Tlb,
+} from "./tlb.ts";
 import { PageWalker } from "./walker.ts";
 import { explainWalk, type WalkExplanation } from "./explain.ts";
 
@@ -86,25 +95,16 @@ export class Mmu {
   /** Page faults by walker denial reason (rights.ts DENY_*). */
   readonly faultsByReason = new Float64Array(10);
 
-  // The data TLB's arrays, held directly so a hit is a few loads.
-  private readonly dTag: Int32Array;
-  private readonly dKey: Int32Array;
-  private readonly dPerm: Int32Array;
-  private readonly dRam: Int32Array;
+  // The TLBs' record arrays, held directly so a hit is a few loads.
+  private readonly dWords: Int32Array;
+  private readonly dHits: Float64Array;
   private readonly dSetMask: number;
-  private readonly dWaysShift: number;
-  private readonly dWays: number;
-  private readonly dCounters: Float64Array;
-  private readonly iTag: Int32Array;
-  private readonly iKey: Int32Array;
-  private readonly iPerm: Int32Array;
-  private readonly iRam: Int32Array;
+  private readonly dSetShift: number;
+  private readonly iWords: Int32Array;
+  private readonly iHits: Float64Array;
   private readonly iSetMask: number;
-  private readonly iWaysShift: number;
-  private readonly iWays: number;
-  private readonly iCounters: Float64Array;
+  private readonly iSetShift: number;
   private readonly ramU8: Uint8Array;
-  private readonly ramI32: Int32Array;
   private readonly ramView: DataView;
 
   // Contexts: a context number names one (PCID, flush generation); see tlb.ts.
@@ -126,89 +126,74 @@ export class Mmu {
     this.itlb = new Tlb("ITLB", config.instructionTlb);
     this.dtlb = new Tlb("DTLB", config.dataTlb);
     const d = this.dtlb;
-    this.dTag = d.tag;
-    this.dKey = d.key;
-    this.dPerm = d.perm;
-    this.dRam = d.ramOffset;
+    this.dWords = d.words;
+    this.dHits = d.words64;
     this.dSetMask = d.setMask;
-    this.dWaysShift = d.waysShift;
-    this.dWays = d.ways;
-    this.dCounters = d.counters;
+    this.dSetShift = d.setShift;
     const i = this.itlb;
-    this.iTag = i.tag;
-    this.iKey = i.key;
-    this.iPerm = i.perm;
-    this.iRam = i.ramOffset;
+    this.iWords = i.words;
+    this.iHits = i.words64;
     this.iSetMask = i.setMask;
-    this.iWaysShift = i.waysShift;
-    this.iWays = i.ways;
-    this.iCounters = i.counters;
+    this.iSetShift = i.setShift;
     this.ramU8 = bus.ram.u8;
-    this.ramI32 = bus.ram.i32;
     this.ramView = bus.ram.view;
     this.globalContext = this.allocateContext();
     this.refreshKeys();
   }
 
   // --- Data accesses: the hot path -----------------------------------------
+  // Constants are literals here on purpose: module-level constants compile
+  // to context loads with checks on every call (see docs/architecture.md).
+  // Entry words: +0 tag, +1 key, +2 perm, +3 RAM offset, +4/+5 hits (tlb.ts).
 
-  /** The data-TLB slot that serves class `cls` at hi:lo without thought, or -1. */
+  /**
+   * The data-TLB entry (index of its first word) that serves class `cls` at
+   * hi:lo without further thought, or -1. Only the first way of the set is
+   * probed: the slow path keeps each set's most recently used entry there.
+   * Each entry counts its own hits: one shared counter would chain every
+   * access through a store-to-load dependency.
+   */
   private dataHit(lo: number, hi: number, cls: number): number {
     const tag = (lo >>> 12) | (hi << 20);
-    const vaHigh = (hi >>> 12) & VA_HIGH_MASK;
-    const keyCurrent = vaHigh | this.currentKey;
-    const keyGlobal = vaHigh | this.globalKey;
-    const tags = this.dTag;
-    const keys = this.dKey;
-    let i = (tag & this.dSetMask) << this.dWaysShift;
-    for (const end = i + this.dWays; i < end; i++) {
-      if (tags[i] === tag) {
-        const k = keys[i];
-        if ((k === keyCurrent || k === keyGlobal) && ((this.dPerm[i] >>> cls) & 1) !== 0) {
-          this.dCounters[0]++;
-          return i;
-        }
-      }
-    }
-    return -1;
+    const e = (tag & this.dSetMask) << this.dSetShift;
+    const w = this.dWords;
+    if (w[e] !== tag) return -1;
+    const k = w[e + 1];
+    const vaHigh = (hi >>> 12) & 0x1fff;
+    if ((k !== (vaHigh | this.currentKey) && k !== (vaHigh | this.globalKey)) || ((w[e + 2] >>> cls) & 1) === 0) return -1;
+    this.dHits[(e >> 1) + 2]++;
+    return e;
   }
 
   read8(lo: number, hi: number, cls: number): number {
-    const slot = this.dataHit(lo, hi, cls);
-    if (slot >= 0) return this.ramU8[(this.dRam[slot] | (lo & PAGE_MASK)) >>> 0];
+    const entry = this.dataHit(lo, hi, cls);
+    if (entry >= 0) return this.ramU8[(this.dWords[entry + 3] | (lo & 0xfff)) >>> 0];
     return this.readSlow(lo, hi, cls, 1);
   }
 
   read16(lo: number, hi: number, cls: number): number {
-    if ((lo & PAGE_MASK) <= 0xffe) {
-      const slot = this.dataHit(lo, hi, cls);
-      if (slot >= 0) return this.ramView.getUint16((this.dRam[slot] | (lo & PAGE_MASK)) >>> 0, true);
+    if ((lo & 0xfff) <= 0xffe) {
+      const entry = this.dataHit(lo, hi, cls);
+      if (entry >= 0) return this.ramView.getUint16((this.dWords[entry + 3] | (lo & 0xfff)) >>> 0, true);
     }
     return this.readSlow(lo, hi, cls, 2);
   }
 
   /** Returns the value as a signed int32. */
   read32(lo: number, hi: number, cls: number): number {
-    if ((lo & PAGE_MASK) <= 0xffc) {
-      const slot = this.dataHit(lo, hi, cls);
-      if (slot >= 0) {
-        const offset = (this.dRam[slot] | (lo & PAGE_MASK)) >>> 0;
-        return (offset & 3) === 0 ? this.ramI32[offset >>> 2] : this.ramView.getInt32(offset, true);
-      }
+    if ((lo & 0xfff) <= 0xffc) {
+      const entry = this.dataHit(lo, hi, cls);
+      if (entry >= 0) return this.ramView.getInt32((this.dWords[entry + 3] | (lo & 0xfff)) >>> 0, true);
     }
     return this.readSlow(lo, hi, cls, 4);
   }
 
   /** Returns the low half (signed int32); the high half is left in `high`. */
   read64(lo: number, hi: number, cls: number): number {
-    if ((lo & PAGE_MASK) <= 0xff8) {
-      const slot = this.dataHit(lo, hi, cls);
-      if (slot >= 0) {
-        const offset = (this.dRam[slot] | (lo & PAGE_MASK)) >>> 0;
-        if ((offset & 3) === 0) {
-          this.high = this.ramI32[(offset >>> 2) + 1];
-          return this.ramI32[offset >>> 2];
-        }
+    if ((lo & 0xfff) <= 0xff8) {
+      const entry = this.dataHit(lo, hi, cls);
+      if (entry >= 0) {
+        const offset = (this.dWords[entry + 3] | (lo & 0xfff)) >>> 0;
         this.high = this.ramView.getInt32(offset + 4, true);
         return this.ramView.getInt32(offset, true);
       }
@@ -217,16 +202,16 @@ export class Mmu {
   }
 
   write8(lo: number, hi: number, cls: number, value: number): void {
-    const slot = this.dataHit(lo, hi, cls);
-    if (slot >= 0) this.ramU8[(this.dRam[slot] | (lo & PAGE_MASK)) >>> 0] = value;
+    const entry = this.dataHit(lo, hi, cls);
+    if (entry >= 0) this.ramU8[(this.dWords[entry + 3] | (lo & 0xfff)) >>> 0] = value;
     else this.writeSlow(lo, hi, cls, 1, value, 0);
   }
 
   write16(lo: number, hi: number, cls: number, value: number): void {
-    if ((lo & PAGE_MASK) <= 0xffe) {
-      const slot = this.dataHit(lo, hi, cls);
-      if (slot >= 0) {
-        this.ramView.setUint16((this.dRam[slot] | (lo & PAGE_MASK)) >>> 0, value & 0xffff, true);
+    if ((lo & 0xfff) <= 0xffe) {
+      const entry = this.dataHit(lo, hi, cls);
+      if (entry >= 0) {
+        this.ramView.setUint16((this.dWords[entry + 3] | (lo & 0xfff)) >>> 0, value & 0xffff, true);
         return;
       }
     }
@@ -234,12 +219,10 @@ export class Mmu {
   }
 
   write32(lo: number, hi: number, cls: number, value: number): void {
-    if ((lo & PAGE_MASK) <= 0xffc) {
-      const slot = this.dataHit(lo, hi, cls);
-      if (slot >= 0) {
-        const offset = (this.dRam[slot] | (lo & PAGE_MASK)) >>> 0;
-        if ((offset & 3) === 0) this.ramI32[offset >>> 2] = value;
-        else this.ramView.setInt32(offset, value | 0, true);
+    if ((lo & 0xfff) <= 0xffc) {
+      const entry = this.dataHit(lo, hi, cls);
+      if (entry >= 0) {
+        this.ramView.setInt32((this.dWords[entry + 3] | (lo & 0xfff)) >>> 0, value, true);
         return;
       }
     }
@@ -247,17 +230,12 @@ export class Mmu {
   }
 
   write64(lo: number, hi: number, cls: number, low: number, high: number): void {
-    if ((lo & PAGE_MASK) <= 0xff8) {
-      const slot = this.dataHit(lo, hi, cls);
-      if (slot >= 0) {
-        const offset = (this.dRam[slot] | (lo & PAGE_MASK)) >>> 0;
-        if ((offset & 3) === 0) {
-          this.ramI32[offset >>> 2] = low;
-          this.ramI32[(offset >>> 2) + 1] = high;
-        } else {
-          this.ramView.setInt32(offset, low | 0, true);
-          this.ramView.setInt32(offset + 4, high | 0, true);
-        }
+    if ((lo & 0xfff) <= 0xff8) {
+      const entry = this.dataHit(lo, hi, cls);
+      if (entry >= 0) {
+        const offset = (this.dWords[entry + 3] | (lo & 0xfff)) >>> 0;
+        this.ramView.setInt32(offset, low, true);
+        this.ramView.setInt32(offset + 4, high, true);
         return;
       }
     }
@@ -268,36 +246,28 @@ export class Mmu {
 
   private fetchHit(lo: number, hi: number, cls: number): number {
     const tag = (lo >>> 12) | (hi << 20);
-    const vaHigh = (hi >>> 12) & VA_HIGH_MASK;
-    const keyCurrent = vaHigh | this.currentKey;
-    const keyGlobal = vaHigh | this.globalKey;
-    const tags = this.iTag;
-    const keys = this.iKey;
-    let i = (tag & this.iSetMask) << this.iWaysShift;
-    for (const end = i + this.iWays; i < end; i++) {
-      if (tags[i] === tag) {
-        const k = keys[i];
-        if ((k === keyCurrent || k === keyGlobal) && ((this.iPerm[i] >>> cls) & 1) !== 0) {
-          this.iCounters[0]++;
-          return i;
-        }
-      }
-    }
-    return -1;
+    const e = (tag & this.iSetMask) << this.iSetShift;
+    const w = this.iWords;
+    if (w[e] !== tag) return -1;
+    const k = w[e + 1];
+    const vaHigh = (hi >>> 12) & 0x1fff;
+    if ((k !== (vaHigh | this.currentKey) && k !== (vaHigh | this.globalKey)) || ((w[e + 2] >>> cls) & 1) === 0) return -1;
+    this.iHits[(e >> 1) + 2]++;
+    return e;
   }
 
   /** Fetches one instruction byte; `cls` must be a fetch class. */
   fetch8(lo: number, hi: number, cls: number): number {
-    const slot = this.fetchHit(lo, hi, cls);
-    if (slot >= 0) return this.ramU8[(this.iRam[slot] | (lo & PAGE_MASK)) >>> 0];
+    const entry = this.fetchHit(lo, hi, cls);
+    if (entry >= 0) return this.ramU8[(this.iWords[entry + 3] | (lo & 0xfff)) >>> 0];
     return this.readSlow(lo, hi, cls, 1);
   }
 
   /** Fetches four instruction bytes (signed int32); `cls` must be a fetch class. */
   fetch32(lo: number, hi: number, cls: number): number {
-    if ((lo & PAGE_MASK) <= 0xffc) {
-      const slot = this.fetchHit(lo, hi, cls);
-      if (slot >= 0) return this.ramView.getInt32((this.iRam[slot] | (lo & PAGE_MASK)) >>> 0, true);
+    if ((lo & 0xfff) <= 0xffc) {
+      const entry = this.fetchHit(lo, hi, cls);
+      if (entry >= 0) return this.ramView.getInt32((this.iWords[entry + 3] | (lo & 0xfff)) >>> 0, true);
     }
     return this.readSlow(lo, hi, cls, 4);
   }
@@ -309,8 +279,8 @@ export class Mmu {
    */
   translate(lo: number, hi: number, cls: number): number {
     const tlb = kindOf(cls) === KIND_FETCH ? this.itlb : this.dtlb;
-    const slot = this.lookup(tlb, lo, hi, cls);
-    return slot < 0 ? -1 : tlb.frame[slot] + (lo & PAGE_MASK);
+    const entry = this.lookup(tlb, lo, hi, cls);
+    return entry < 0 ? -1 : tlb.frame(entry) + (lo & PAGE_MASK);
   }
 
   // --- The slow path ---------------------------------------------------------
@@ -319,10 +289,10 @@ export class Mmu {
     const tlb = kindOf(cls) === KIND_FETCH ? this.itlb : this.dtlb;
     const offset = lo & PAGE_MASK;
     if (offset + size > 4096) return this.readCrossing(tlb, lo, hi, cls, size);
-    const slot = this.lookup(tlb, lo, hi, cls);
-    if (slot < 0) return 0;
-    if ((tlb.perm[slot] & PERM_NOT_RAM) !== 0) {
-      const pa = tlb.frame[slot] + offset;
+    const entry = this.lookup(tlb, lo, hi, cls);
+    if (entry < 0) return 0;
+    if ((tlb.perm(entry) & PERM_NOT_RAM) !== 0) {
+      const pa = tlb.frame(entry) + offset;
       switch (size) {
         case 1:
           return this.bus.read8(pa);
@@ -337,7 +307,7 @@ export class Mmu {
         }
       }
     }
-    const ramOffset = (tlb.ramOffset[slot] | offset) >>> 0;
+    const ramOffset = (tlb.ramOffset(entry) | offset) >>> 0;
     switch (size) {
       case 1:
         return this.ramU8[ramOffset];
@@ -358,17 +328,17 @@ export class Mmu {
       return;
     }
     const tlb = this.dtlb;
-    const slot = this.lookup(tlb, lo, hi, cls);
-    if (slot < 0) return;
-    if ((tlb.perm[slot] & PERM_NOT_RAM) !== 0) {
-      const pa = tlb.frame[slot] + offset;
+    const entry = this.lookup(tlb, lo, hi, cls);
+    if (entry < 0) return;
+    if ((tlb.perm(entry) & PERM_NOT_RAM) !== 0) {
+      const pa = tlb.frame(entry) + offset;
       if (size === 1) this.bus.write8(pa, value);
       else if (size === 2) this.bus.write16(pa, value);
       else if (size === 4) this.bus.write32(pa, value);
       else this.bus.write64(pa, value, valueHigh);
       return;
     }
-    const ramOffset = (tlb.ramOffset[slot] | offset) >>> 0;
+    const ramOffset = (tlb.ramOffset(entry) | offset) >>> 0;
     if (size === 1) this.ramU8[ramOffset] = value;
     else if (size === 2) this.ramView.setUint16(ramOffset, value & 0xffff, true);
     else {
@@ -393,7 +363,7 @@ export class Mmu {
     for (let n = 0; n < size; n++) {
       const offset = (lo & PAGE_MASK) + n;
       const byte =
-        offset < 4096 ? this.physicalByte(tlb.frame[first], tlb.ramOffset[first], (tlb.perm[first] & PERM_NOT_RAM) !== 0, offset)
+        offset < 4096 ? this.physicalByte(tlb.frame(first), tlb.ramOffset(first), (tlb.perm(first) & PERM_NOT_RAM) !== 0, offset)
           : this.physicalByte(this.crossFrame, this.crossRamOffset, this.crossNotRam, offset - 4096);
       if (n < 4) low |= byte << (8 * n);
       else high |= byte << (8 * (n - 4));
@@ -411,7 +381,7 @@ export class Mmu {
       const offset = (lo & PAGE_MASK) + n;
       const byte = (n < 4 ? value >>> (8 * n) : valueHigh >>> (8 * (n - 4))) & 0xff;
       if (offset < 4096) {
-        this.storePhysicalByte(tlb.frame[first], tlb.ramOffset[first], (tlb.perm[first] & PERM_NOT_RAM) !== 0, offset, byte);
+        this.storePhysicalByte(tlb.frame(first), tlb.ramOffset(first), (tlb.perm(first) & PERM_NOT_RAM) !== 0, offset, byte);
       } else {
         this.storePhysicalByte(this.crossFrame, this.crossRamOffset, this.crossNotRam, offset - 4096, byte);
       }
@@ -421,7 +391,7 @@ export class Mmu {
   /**
    * Translates the first page (so that its fault, if any, is the one
    * reported) and then the page after hi:lo, remembering the second frame in
-   * the cross* fields (the first page's lookup after it may evict its slot).
+   * the cross* fields (the first page's lookup after it may evict it).
    */
   private translateSecondPage(tlb: Tlb, lo: number, hi: number, cls: number): boolean {
     if (this.lookup(tlb, lo, hi, cls) < 0) return false;
@@ -429,9 +399,9 @@ export class Mmu {
     const nextHi = nextLo === 0 && !this.wrap32 ? (hi + 1) | 0 : hi;
     const second = this.lookup(tlb, nextLo, nextHi, cls);
     if (second < 0) return false;
-    this.crossFrame = tlb.frame[second];
-    this.crossRamOffset = tlb.ramOffset[second];
-    this.crossNotRam = (tlb.perm[second] & PERM_NOT_RAM) !== 0;
+    this.crossFrame = tlb.frame(second);
+    this.crossRamOffset = tlb.ramOffset(second);
+    this.crossNotRam = (tlb.perm(second) & PERM_NOT_RAM) !== 0;
     return true;
   }
 
@@ -445,22 +415,20 @@ export class Mmu {
   }
 
   /**
-   * The TLB slot holding a translation that allows class `cls` at hi:lo,
+   * The TLB entry holding a translation that allows class `cls` at hi:lo,
    * walking the page tables and filling the TLB on a miss. -1 after a fault.
    */
   private lookup(tlb: Tlb, lo: number, hi: number, cls: number): number {
     const tag = (lo >>> 12) | (hi << 20);
     const vaHigh = (hi >>> 12) & VA_HIGH_MASK;
-    const keyCurrent = vaHigh | this.currentKey;
-    const keyGlobal = vaHigh | this.globalKey;
-    const slot = tlb.find(tag, keyCurrent, keyGlobal);
-    if (slot >= 0) {
-      const perm = tlb.perm[slot];
+    const entry = tlb.find(tag, vaHigh | this.currentKey, vaHigh | this.globalKey);
+    if (entry >= 0) {
+      const perm = tlb.perm(entry);
       // A cached translation serves an allowed access, but a write through an
       // entry whose Dirty flag is clear must walk to set it (SDM 4.8).
-      if (((perm >>> (PERM_ALLOWED_SHIFT + cls)) & 1) !== 0 && (kindOf(cls) !== KIND_WRITE || (perm & PERM_DIRTY) !== 0)) {
-        tlb.counters[Tlb.HITS]++;
-        return slot;
+      if (((perm >>> (PERM_ALLOWED_SHIFT + cls)) & 1) !== 0 && (((WRITE_CLASSES >>> cls) & 1) === 0 || (perm & PERM_DIRTY) !== 0)) {
+        tlb.countHit(entry);
+        return tlb.promote(entry);
       }
     }
     // Re-walk on a miss and also when the cached rights refuse: real TLBs may
@@ -481,9 +449,26 @@ export class Mmu {
     if (!w.dirty) fast &= ~WRITE_CLASSES;
     const perm = fast | (w.allowed << PERM_ALLOWED_SHIFT) | (w.dirty ? PERM_DIRTY : 0) | (ramOffset < 0 ? PERM_NOT_RAM : 0);
     const key = vaHigh | ((w.global ? this.globalContext : this.currentContext) << CONTEXT_SHIFT);
-    const target = tlb.chooseSlot(tag, keyCurrent, keyGlobal, this.isLive);
+    const target = entry >= 0 ? entry : this.victimSlot(tlb, tag);
     tlb.fill(target, tag, key, perm, ramOffset | 0, w.frame, w.pageShift, this.pcid, w.global);
-    return target;
+    return tlb.promote(target);
+  }
+
+  /** A free or dead entry in the set of `tag`, else the set's next victim. */
+  private victimSlot(tlb: Tlb, tag: number): number {
+    const start = tlb.setStart(tag);
+    for (let e = start; e < start + tlb.setWords; e += ENTRY_WORDS) {
+      const k = tlb.key(e);
+      if (k === EMPTY_KEY || !this.isLive(k, tlb.pcid[e / ENTRY_WORDS])) return e;
+    }
+    return tlb.evict(tag);
+  }
+
+  /** Whether an entry's key still belongs to a live context (for PCID `pcid`). */
+  private isLive(key: number, pcid: number): boolean {
+    const context = key >>> CONTEXT_SHIFT;
+    if (context === this.globalContext) return true;
+    return this.contextEpoch[pcid] === this.epoch && this.contextOf[pcid] === context;
   }
 
   private raisePageFault(lo: number, hi: number, errorCode: number): void {
@@ -500,12 +485,6 @@ export class Mmu {
   }
 
   // --- Contexts and flushes -------------------------------------------------
-
-  private readonly isLive = (key: number, pcid: number): boolean => {
-    const context = key >>> CONTEXT_SHIFT;
-    if (context === this.globalContext) return true;
-    return this.contextEpoch[pcid] === this.epoch && this.contextOf[pcid] === context;
-  };
 
   private allocateContext(): number {
     if (this.nextContext >= MAX_CONTEXT) {
@@ -704,7 +683,15 @@ export class Mmu {
 
   /** Live entries in each TLB (O(entries); for statistics and tests). */
   liveEntries(): { itlb: number; dtlb: number } {
-    return { itlb: this.itlb.countLive(this.isLive), dtlb: this.dtlb.countLive(this.isLive) };
+    const count = (tlb: Tlb): number => {
+      let n = 0;
+      for (let i = 0; i < tlb.entries; i++) {
+        const k = tlb.key(i * ENTRY_WORDS);
+        if (k !== EMPTY_KEY && this.isLive(k, tlb.pcid[i])) n++;
+      }
+      return n;
+    };
+    return { itlb: count(this.itlb), dtlb: count(this.dtlb) };
   }
 
   /**
@@ -715,16 +702,17 @@ export class Mmu {
     const tlb = fetch ? this.itlb : this.dtlb;
     const tag = (lo >>> 12) | (hi << 20);
     const vaHigh = (hi >>> 12) & VA_HIGH_MASK;
-    const slot = tlb.find(tag, vaHigh | this.currentKey, vaHigh | this.globalKey);
-    if (slot < 0) return null;
-    const perm = tlb.perm[slot];
+    const e = tlb.find(tag, vaHigh | this.currentKey, vaHigh | this.globalKey);
+    if (e < 0) return null;
+    const perm = tlb.perm(e);
+    const n = e / ENTRY_WORDS;
     return {
-      frame: tlb.frame[slot],
+      frame: tlb.frame(e),
       allowed: (perm >>> PERM_ALLOWED_SHIFT) & 0x1ff,
       dirty: (perm & PERM_DIRTY) !== 0,
-      global: tlb.global[slot] === 1,
-      pageShift: tlb.pageShift[slot],
-      pcid: tlb.pcid[slot],
+      global: tlb.global[n] === 1,
+      pageShift: tlb.pageShift[n],
+      pcid: tlb.pcid[n],
     };
   }
 
@@ -741,9 +729,9 @@ export class Mmu {
     const d = this.dtlb.counters;
     const i = this.itlb.counters;
     return {
-      dtlbHits: d[Tlb.HITS],
+      dtlbHits: this.dtlb.hits(),
       dtlbMisses: d[Tlb.MISSES],
-      itlbHits: i[Tlb.HITS],
+      itlbHits: this.itlb.hits(),
       itlbMisses: i[Tlb.MISSES],
       fills: d[Tlb.FILLS] + i[Tlb.FILLS],
       evictions: d[Tlb.EVICTIONS] + i[Tlb.EVICTIONS],

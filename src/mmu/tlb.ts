@@ -1,9 +1,18 @@
 // A set-associative TLB held in typed arrays: no object per entry, no Map.
 //
-// Each entry maps one 4 KiB linear page. It is tagged by
-//   tag: linear-address bits 43:12, and
-//   key: linear-address bits 56:44 | context << 13,
-// where a context number stands for one (PCID, flush generation) pair, or for
+// Entries are records of 8 int32 words (32 bytes) in one Int32Array, so a hit
+// touches one cache line and one array:
+//   +0 tag      linear-address bits 43:12
+//   +1 key      linear-address bits 56:44 | context << 13, or EMPTY_KEY
+//   +2 perm     rights already resolved by the walk (below)
+//   +3 ramOff   RAM offset of the frame, as int32 bits (RAM reaches 4 GiB)
+//   +4,+5       hit counter, a float64 (exact past 2^32)
+//   +6,+7       guest-physical frame address, low and high halves
+// An entry is named by the index of its first word (a multiple of 8).
+// Fields the hit path never reads (PCID, global flag, page size) live in
+// side arrays indexed by entry number (word index / 8).
+//
+// A context number stands for one (PCID, flush generation) pair, or for
 // "global". Flushing a PCID hands it a fresh context number, so every entry
 // of the old one stops matching at once: a CR3 write costs the same with 64 or
 // 4096 live entries. Context numbers are never reused until a wipe empties
@@ -14,7 +23,7 @@
 // drop every piece of it (SDM 4.10.4.1: INVLPG on an address in a large page
 // invalidates the whole page).
 //
-// `perm` packs the rights already resolved by the walk:
+// perm packs:
 //   bits 0..8    classes a hit may serve without further thought: allowed, the
 //                page is RAM, and for writes the Dirty flag is already set;
 //   bits 16..24  classes allowed at all;
@@ -32,22 +41,30 @@ export const CONTEXT_SHIFT = 13;
 export const MAX_CONTEXT = (1 << 19) - 1;
 export const EMPTY_KEY = -1;
 
-export type LivenessTest = (key: number, pcid: number) => boolean;
+export const ENTRY_WORDS = 8;
+export const W_TAG = 0;
+export const W_KEY = 1;
+export const W_PERM = 2;
+export const W_RAM = 3;
+const W_HITS = 4;
+const W_FRAME_LO = 6;
+const W_FRAME_HI = 7;
+
+const TWO_32 = 4294967296;
 
 export class Tlb {
   readonly name: string;
   readonly entries: number;
   readonly ways: number;
-  readonly waysShift: number;
   readonly setMask: number;
+  /** log2 of the words in a set: a set's first word is (tag & setMask) << setShift. */
+  readonly setShift: number;
+  /** Words in a set. */
+  readonly setWords: number;
 
-  readonly tag: Int32Array;
-  readonly key: Int32Array;
-  readonly perm: Int32Array;
-  /** RAM offset of the frame, as int32 bits (RAM reaches 4 GiB); valid unless PERM_NOT_RAM. */
-  readonly ramOffset: Int32Array;
-  /** Guest-physical address of the 4 KiB frame. */
-  readonly frame: Float64Array;
+  readonly words: Int32Array;
+  /** Float64 view of `words`, for the hit counters. */
+  readonly words64: Float64Array;
   readonly pageShift: Uint8Array;
   readonly pcid: Uint16Array;
   readonly global: Uint8Array;
@@ -55,90 +72,125 @@ export class Tlb {
   /** Some entry may come from a page larger than 4 KiB (INVLPG must search). */
   hasLargePages = false;
 
-  // Statistics. Float64Array so that counts past 2^31 stay unboxed.
-  readonly counters = new Float64Array(5);
-  static readonly HITS = 0;
-  static readonly MISSES = 1;
-  static readonly FILLS = 2;
-  static readonly EVICTIONS = 3;
-  static readonly INVALIDATIONS = 4;
+  readonly counters = new Float64Array(4);
+  static readonly MISSES = 0;
+  static readonly FILLS = 1;
+  static readonly EVICTIONS = 2;
+  static readonly INVALIDATIONS = 3;
+  /** Hits of entries since overwritten. */
+  private retiredHits = 0;
 
   constructor(name: string, geometry: TlbGeometry) {
     this.name = name;
     this.entries = geometry.entries;
     this.ways = geometry.ways;
-    this.waysShift = Math.log2(geometry.ways);
-    this.setMask = geometry.entries / geometry.ways - 1;
-    const n = geometry.entries;
-    this.tag = new Int32Array(n);
-    this.key = new Int32Array(n).fill(EMPTY_KEY);
-    this.perm = new Int32Array(n);
-    this.ramOffset = new Int32Array(n);
-    this.frame = new Float64Array(n);
-    this.pageShift = new Uint8Array(n);
-    this.pcid = new Uint16Array(n);
-    this.global = new Uint8Array(n);
+    // `| 0` keeps these small integers (Math.log2 returns a double).
+    this.setMask = (geometry.entries / geometry.ways - 1) | 0;
+    this.setShift = Math.log2(geometry.ways * ENTRY_WORDS) | 0;
+    this.setWords = (geometry.ways * ENTRY_WORDS) | 0;
+    const buffer = new ArrayBuffer(geometry.entries * ENTRY_WORDS * 4);
+    this.words = new Int32Array(buffer);
+    this.words64 = new Float64Array(buffer);
+    this.pageShift = new Uint8Array(this.entries);
+    this.pcid = new Uint16Array(this.entries);
+    this.global = new Uint8Array(this.entries);
     this.victim = new Uint8Array(this.setMask + 1);
+    for (let e = 0; e < this.entries * ENTRY_WORDS; e += ENTRY_WORDS) this.words[e + W_KEY] = EMPTY_KEY;
   }
 
-  /** First slot of the set for page tag `tag`. */
+  /** First word of the set for page tag `tag`. */
   setStart(tag: number): number {
-    return (tag & this.setMask) << this.waysShift;
+    return (tag & this.setMask) << this.setShift;
   }
 
-  /** The slot holding page (tag, vaHigh) under either key, or -1. */
+  /** The entry holding page `tag` under either key, or -1. */
   find(tag: number, keyCurrent: number, keyGlobal: number): number {
+    const w = this.words;
     const start = this.setStart(tag);
-    for (let i = start; i < start + this.ways; i++) {
-      if (this.tag[i] === tag) {
-        const k = this.key[i];
-        if (k === keyCurrent || k === keyGlobal) return i;
+    for (let e = start; e < start + this.setWords; e += ENTRY_WORDS) {
+      if (w[e + W_TAG] === tag) {
+        const k = w[e + W_KEY];
+        if (k === keyCurrent || k === keyGlobal) return e;
       }
     }
     return -1;
   }
 
+  key(e: number): number {
+    return this.words[e + W_KEY];
+  }
+
+  perm(e: number): number {
+    return this.words[e + W_PERM];
+  }
+
+  ramOffset(e: number): number {
+    return this.words[e + W_RAM];
+  }
+
+  frame(e: number): number {
+    return this.words[e + W_FRAME_HI] * TWO_32 + (this.words[e + W_FRAME_LO] >>> 0);
+  }
+
   /**
-   * Picks the slot for a new entry: the old entry for the same page if any,
-   * else a free or dead slot, else the next victim in round-robin order.
-   * `isLive` tells whether a key (of an entry filled under `pcid`) still
-   * belongs to a live context.
+   * Moves entry `e` to the first way of its set, swapping it with the entry
+   * there, and returns its new index. The hit path probes only that way.
    */
-  chooseSlot(tag: number, keyCurrent: number, keyGlobal: number, isLive: LivenessTest): number {
-    const existing = this.find(tag, keyCurrent, keyGlobal);
-    if (existing >= 0) return existing;
-    const start = this.setStart(tag);
-    for (let i = start; i < start + this.ways; i++) {
-      if (this.key[i] === EMPTY_KEY || !isLive(this.key[i], this.pcid[i])) return i;
+  promote(e: number): number {
+    const first = e & ~(this.setWords - 1);
+    if (e === first) return e;
+    const w = this.words;
+    for (let k = 0; k < ENTRY_WORDS; k++) {
+      const t = w[first + k];
+      w[first + k] = w[e + k];
+      w[e + k] = t;
     }
+    const a = first / ENTRY_WORDS;
+    const b = e / ENTRY_WORDS;
+    swap8(this.pageShift, a, b);
+    swap16(this.pcid, a, b);
+    swap8(this.global, a, b);
+    return first;
+  }
+
+  /** Counts a hit found by the slow path (the hit path counts inline). */
+  countHit(e: number): void {
+    this.words64[(e >> 1) + 2]++;
+  }
+
+  /** Evicts the next way of `tag`'s set in round-robin order and returns its entry. */
+  evict(tag: number): number {
     const set = tag & this.setMask;
     const way = this.victim[set];
     this.victim[set] = (way + 1) & (this.ways - 1);
     this.counters[Tlb.EVICTIONS]++;
-    return start + way;
+    return this.setStart(tag) + way * ENTRY_WORDS;
   }
 
-  fill(
-    slot: number,
-    tag: number,
-    key: number,
-    perm: number,
-    ramOffset: number,
-    frame: number,
-    pageShift: number,
-    pcid: number,
-    global: boolean,
-  ): void {
-    this.tag[slot] = tag;
-    this.key[slot] = key;
-    this.perm[slot] = perm;
-    this.ramOffset[slot] = ramOffset;
-    this.frame[slot] = frame;
-    this.pageShift[slot] = pageShift;
-    this.pcid[slot] = pcid;
-    this.global[slot] = global ? 1 : 0;
+  fill(e: number, tag: number, key: number, perm: number, ramOffset: number, frame: number, pageShift: number, pcid: number, global: boolean): void {
+    const w = this.words;
+    const hits = (e >> 1) + W_HITS / 2;
+    this.retiredHits += this.words64[hits];
+    this.words64[hits] = 0;
+    w[e + W_TAG] = tag;
+    w[e + W_KEY] = key;
+    w[e + W_PERM] = perm;
+    w[e + W_RAM] = ramOffset;
+    w[e + W_FRAME_LO] = frame % TWO_32;
+    w[e + W_FRAME_HI] = Math.floor(frame / TWO_32);
+    const n = e / ENTRY_WORDS;
+    this.pageShift[n] = pageShift;
+    this.pcid[n] = pcid;
+    this.global[n] = global ? 1 : 0;
     if (pageShift > 12) this.hasLargePages = true;
     this.counters[Tlb.FILLS]++;
+  }
+
+  /** Total hits. */
+  hits(): number {
+    let total = this.retiredHits;
+    for (let e = 0; e < this.entries * ENTRY_WORDS; e += ENTRY_WORDS) total += this.words64[(e >> 1) + 2];
+    return total;
   }
 
   /**
@@ -147,38 +199,46 @@ export class Tlb {
    * piece of a large page that contains it.
    */
   invalidatePage(tag: number, vaHigh: number, contextA: number, contextB: number): void {
+    const w = this.words;
     const keyA = vaHigh | (contextA << CONTEXT_SHIFT);
     const keyB = vaHigh | (contextB << CONTEXT_SHIFT);
     const start = this.setStart(tag);
-    for (let i = start; i < start + this.ways; i++) {
-      if (this.tag[i] === tag && (this.key[i] === keyA || this.key[i] === keyB)) this.drop(i);
+    for (let e = start; e < start + this.setWords; e += ENTRY_WORDS) {
+      if (w[e + W_TAG] === tag && (w[e + W_KEY] === keyA || w[e + W_KEY] === keyB)) this.drop(e);
     }
     if (!this.hasLargePages) return;
-    for (let i = 0; i < this.entries; i++) {
-      const shift = this.pageShift[i] - 12;
-      if (shift === 0 || this.key[i] === EMPTY_KEY) continue;
-      if ((this.key[i] & ((1 << CONTEXT_SHIFT) - 1)) !== vaHigh) continue;
-      const context = this.key[i] >>> CONTEXT_SHIFT;
+    for (let n = 0; n < this.entries; n++) {
+      const shift = this.pageShift[n] - 12;
+      const e = n * ENTRY_WORDS;
+      const k = w[e + W_KEY];
+      if (shift <= 0 || k === EMPTY_KEY) continue;
+      if ((k & ((1 << CONTEXT_SHIFT) - 1)) !== vaHigh) continue;
+      const context = k >>> CONTEXT_SHIFT;
       if (context !== contextA && context !== contextB) continue;
-      if (this.tag[i] >>> shift === tag >>> shift) this.drop(i);
+      if (w[e + W_TAG] >>> shift === tag >>> shift) this.drop(e);
     }
   }
 
-  /** Empties every slot: the only O(entries) flush, needed once per 2^19 contexts. */
+  /** Empties every entry: the only O(entries) flush, needed once per 2^19 contexts. */
   clear(): void {
-    this.key.fill(EMPTY_KEY);
+    for (let e = 0; e < this.entries * ENTRY_WORDS; e += ENTRY_WORDS) this.words[e + W_KEY] = EMPTY_KEY;
     this.hasLargePages = false;
   }
 
-  /** Number of slots whose key is still live. */
-  countLive(isLive: LivenessTest): number {
-    let n = 0;
-    for (let i = 0; i < this.entries; i++) if (this.key[i] !== EMPTY_KEY && isLive(this.key[i], this.pcid[i])) n++;
-    return n;
-  }
-
-  private drop(slot: number): void {
-    this.key[slot] = EMPTY_KEY;
+  private drop(e: number): void {
+    this.words[e + W_KEY] = EMPTY_KEY;
     this.counters[Tlb.INVALIDATIONS]++;
   }
+}
+
+function swap8(a: Uint8Array, i: number, j: number): void {
+  const t = a[i];
+  a[i] = a[j];
+  a[j] = t;
+}
+
+function swap16(a: Uint16Array, i: number, j: number): void {
+  const t = a[i];
+  a[i] = a[j];
+  a[j] = t;
 }

@@ -11,7 +11,7 @@
 // the leaf untouched while the entries above it keep the A flags it set.
 
 import type { PhysicalBus } from "../machine/bus.ts";
-import { ALL_CLASSES, KIND_WRITE, PF_P, PF_RSVD, kindOf } from "./access.ts";
+import { ALL_CLASSES, PF_P, PF_RSVD, WRITE_CLASSES } from "./access.ts";
 import { MODE_32BIT, MODE_4LEVEL, MODE_5LEVEL, MODE_NONE, MODE_PAE } from "./paging-mode.ts";
 import {
   DENY_NONE,
@@ -36,8 +36,6 @@ export const LEVEL_PD = 3;
 export const LEVEL_PT = 4;
 export const TABLE_NAMES = ["PML5", "PML4", "PDPT", "PD", "PT"] as const;
 export const ENTRY_NAMES = ["PML5E", "PML4E", "PDPTE", "PDE", "PTE"] as const;
-/** Linear-address bit at which each table's 9-bit index starts (10 bits for 32-bit paging). */
-const INDEX_SHIFT = [48, 39, 30, 21, 12];
 
 const BIT_P = 0x1;
 const BIT_A = 0x20;
@@ -49,6 +47,8 @@ const MAX_LEVELS = 5;
 
 export class PageWalker {
   private readonly bus: PhysicalBus;
+  private readonly ram: Int32Array;
+  private readonly lowRamPage: Int32Array;
   readonly maxPhysAddrBits: number;
   readonly gigabytePages: boolean;
 
@@ -82,11 +82,13 @@ export class PageWalker {
   /** Reserved bits of a 32-bit PDE mapping 4 MiB: bit 21 and 20:(M-19) (SDM 4.3). */
   private readonly reserved4MiB: number;
 
-  // Trace of the last walk: one row per entry read.
+  // Trace of the last walk: one row per entry read. The entry's physical
+  // address is tableHi:tableLo + index * entry size (see entryAddress).
   depth = 0;
   readonly traceLevel = new Int8Array(MAX_LEVELS);
   readonly traceIndex = new Int16Array(MAX_LEVELS);
-  readonly traceAddress = new Float64Array(MAX_LEVELS);
+  readonly traceTableLo = new Int32Array(MAX_LEVELS);
+  readonly traceTableHi = new Int32Array(MAX_LEVELS);
   readonly traceLo = new Int32Array(MAX_LEVELS);
   readonly traceHi = new Int32Array(MAX_LEVELS);
 
@@ -114,6 +116,8 @@ export class PageWalker {
 
   constructor(bus: PhysicalBus, maxPhysAddrBits: number, gigabytePages: boolean) {
     this.bus = bus;
+    this.ram = bus.ram.i32;
+    this.lowRamPage = bus.lowRamPage;
     this.maxPhysAddrBits = maxPhysAddrBits;
     this.gigabytePages = gigabytePages;
     const highBits = maxPhysAddrBits - 32;
@@ -185,10 +189,11 @@ export class PageWalker {
   }
 
   private walk32(lo: number, cls: number, commit: boolean): boolean {
+    const tableLo = this.cr3Lo & ~0xfff;
     const index = lo >>> 22;
-    const address = ((this.cr3Lo & ~0xfff) >>> 0) + index * 4;
-    const pde = this.bus.read32(address);
-    this.record(LEVEL_PD, index, address, pde, 0);
+    let word = this.ramWord(tableLo, 0, index << 2);
+    const pde = word >= 0 ? this.ram[word] : this.bus.read32((tableLo >>> 0) + index * 4);
+    this.record(LEVEL_PD, index, tableLo, 0, pde, 0);
     if ((pde & BIT_P) === 0) return this.fail(DENY_NOT_PRESENT, cls);
     const pdeRights = ((pde >>> 2) & 1) | (pde & 2);
     if (this.pse && (pde & BIT_PS) !== 0) {
@@ -196,16 +201,17 @@ export class PageWalker {
       const reserved = pde & this.reserved4MiB;
       if (reserved !== 0) return this.failReserved(cls, reserved, 0);
       const frame = ((pde & 0xffc00000) >>> 0) + ((pde >>> 13) & 0xff) * TWO_32 + (lo & 0x3ff000);
-      return this.finish(cls, commit, address, pde, pdeRights, 22, frame, 0);
+      return this.finish(cls, commit, word, tableLo, 0, index << 2, pde, pdeRights, 22, frame, 0);
     }
-    if (commit && (pde & BIT_A) === 0) this.bus.write32(address, pde | BIT_A);
+    if (commit && (pde & BIT_A) === 0) this.setFlags(word, tableLo, 0, index << 2, pde | BIT_A);
+    const ptLo = pde & ~0xfff;
     const pteIndex = (lo >>> 12) & 0x3ff;
-    const pteAddress = ((pde & ~0xfff) >>> 0) + pteIndex * 4;
-    const pte = this.bus.read32(pteAddress);
-    this.record(LEVEL_PT, pteIndex, pteAddress, pte, 0);
+    word = this.ramWord(ptLo, 0, pteIndex << 2);
+    const pte = word >= 0 ? this.ram[word] : this.bus.read32((ptLo >>> 0) + pteIndex * 4);
+    this.record(LEVEL_PT, pteIndex, ptLo, 0, pte, 0);
     if ((pte & BIT_P) === 0) return this.fail(DENY_NOT_PRESENT, cls);
     const rights = pdeRights & (((pte >>> 2) & 1) | (pte & 2));
-    return this.finish(cls, commit, pteAddress, pte, rights, 12, (pte & ~0xfff) >>> 0, 0);
+    return this.finish(cls, commit, word, ptLo, 0, pteIndex << 2, pte, rights, 12, (pte & ~0xfff) >>> 0, 0);
   }
 
   private walkPae(lo: number, cls: number, commit: boolean): boolean {
@@ -213,7 +219,7 @@ export class PageWalker {
     const entryLo = this.pdpteLo[index];
     const entryHi = this.pdpteHi[index];
     // The PDPTE comes from its register, not memory: no read, no A flag.
-    this.record(LEVEL_PDPT, index, ((this.cr3Lo & ~0x1f) >>> 0) + index * 8, entryLo, entryHi);
+    this.record(LEVEL_PDPT, index, this.cr3Lo & ~0x1f, 0, entryLo, entryHi);
     this.memoryReads--;
     if ((entryLo & BIT_P) === 0) return this.fail(DENY_NOT_PRESENT, cls);
     return this.walkTables(lo, 0, cls, commit, LEVEL_PD, entryLo & ~0xfff, entryHi & this.addressHighMask);
@@ -235,10 +241,17 @@ export class PageWalker {
     let noExecute = 0;
     for (let level = startLevel; ; level++) {
       const index = tableIndex(level, lo, hi);
-      const address = tableHi * TWO_32 + (tableLo >>> 0) + index * 8;
-      const entryLo = this.bus.read64(address);
-      const entryHi = this.bus.high;
-      this.record(level, index, address, entryLo, entryHi);
+      const word = this.ramWord(tableLo, tableHi, index << 3);
+      let entryLo: number;
+      let entryHi: number;
+      if (word >= 0) {
+        entryLo = this.ram[word];
+        entryHi = this.ram[word + 1];
+      } else {
+        entryLo = this.bus.read64(tableHi * TWO_32 + (tableLo >>> 0) + index * 8);
+        entryHi = this.bus.high;
+      }
+      this.record(level, index, tableLo, tableHi, entryLo, entryHi);
       if ((entryLo & BIT_P) === 0) return this.fail(DENY_NOT_PRESENT, cls);
       let reservedLo = 0;
       let pageShift = 0;
@@ -276,9 +289,10 @@ export class PageWalker {
             if ((bits & 2) !== 0) leafRights |= RIGHT_PK_WRITE_DISABLED;
           }
         }
-        return this.finish(cls, commit, address, entryLo, leafRights, pageShift, frameHi * TWO_32 + (frameLo >>> 0), key);
+        const frame = frameHi * TWO_32 + (frameLo >>> 0);
+        return this.finish(cls, commit, word, tableLo, tableHi, index << 3, entryLo, leafRights, pageShift, frame, key);
       }
-      if (commit && (entryLo & BIT_A) === 0) this.bus.write32(address, entryLo | BIT_A);
+      if (commit && (entryLo & BIT_A) === 0) this.setFlags(word, tableLo, tableHi, index << 3, entryLo | BIT_A);
       tableLo = entryLo & ~0xfff;
       tableHi = entryHi & this.addressHighMask;
     }
@@ -287,7 +301,10 @@ export class PageWalker {
   private finish(
     cls: number,
     commit: boolean,
-    address: number,
+    word: number,
+    tableLo: number,
+    tableHi: number,
+    byteOffset: number,
     entryLo: number,
     rights: number,
     pageShift: number,
@@ -302,8 +319,8 @@ export class PageWalker {
       this.errorCode = PF_P | accessErrorBits(cls, this.reportFetch) | (((decision >>> (16 + cls)) & 1) << 5);
       return false;
     }
-    const setBits = kindOf(cls) === KIND_WRITE ? BIT_A | BIT_D : BIT_A;
-    if (commit && (entryLo & setBits) !== setBits) this.bus.write32(address, entryLo | setBits);
+    const setBits = ((WRITE_CLASSES >>> cls) & 1) !== 0 ? BIT_A | BIT_D : BIT_A;
+    if (commit && (entryLo & setBits) !== setBits) this.setFlags(word, tableLo, tableHi, byteOffset, entryLo | setBits);
     this.allowed = decision & ALL_CLASSES;
     this.dirty = ((commit ? entryLo | setBits : entryLo) & BIT_D) !== 0;
     this.global = this.pge && (entryLo & BIT_G) !== 0;
@@ -328,20 +345,52 @@ export class PageWalker {
     return false;
   }
 
-  private record(level: number, index: number, address: number, lo: number, hi: number): void {
+  private record(level: number, index: number, tableLo: number, tableHi: number, lo: number, hi: number): void {
     const d = this.depth++;
     this.traceLevel[d] = level;
     this.traceIndex[d] = index;
-    this.traceAddress[d] = address;
+    this.traceTableLo[d] = tableLo;
+    this.traceTableHi[d] = tableHi;
     this.traceLo[d] = lo;
     this.traceHi[d] = hi;
     this.memoryReads++;
   }
+
+  /**
+   * The Int32Array index of the paging-structure entry at byte `byteOffset`
+   * of the table at tableHi:tableLo, when that table is plain RAM below
+   * 4 GiB (the usual case); -1 sends the access through the bus.
+   */
+  private ramWord(tableLo: number, tableHi: number, byteOffset: number): number {
+    if (tableHi !== 0) return -1;
+    const page = this.lowRamPage[tableLo >>> 12];
+    return page < 0 ? -1 : (page << 10) | (byteOffset >>> 2);
+  }
+
+  /** Writes an entry's low dword back with A (and D) set (SDM 4.8). */
+  private setFlags(word: number, tableLo: number, tableHi: number, byteOffset: number, value: number): void {
+    if (word >= 0) this.ram[word] = value;
+    else this.bus.write32(tableHi * TWO_32 + (tableLo >>> 0) + byteOffset, value);
+  }
+
+  /** Physical address of trace row `d`'s entry. */
+  entryAddress(d: number): number {
+    const size = this.mode === MODE_32BIT ? 4 : 8;
+    return this.traceTableHi[d] * TWO_32 + (this.traceTableLo[d] >>> 0) + this.traceIndex[d] * size;
+  }
 }
 
 function tableIndex(level: number, lo: number, hi: number): number {
-  const shift = INDEX_SHIFT[level];
-  if (shift >= 32) return (hi >>> (shift - 32)) & 511;
-  if (shift + 9 <= 32) return (lo >>> shift) & 511;
-  return ((lo >>> shift) | (hi << (32 - shift))) & 511; // PDPT index: bits 38:30
+  switch (level) {
+    case LEVEL_PML5:
+      return (hi >>> 16) & 511; // bits 56:48
+    case LEVEL_PML4:
+      return (hi >>> 7) & 511; // bits 47:39
+    case LEVEL_PDPT:
+      return ((lo >>> 30) | (hi << 2)) & 511; // bits 38:30
+    case LEVEL_PD:
+      return (lo >>> 21) & 511; // bits 29:21
+    default:
+      return (lo >>> 12) & 511; // bits 20:12
+  }
 }
