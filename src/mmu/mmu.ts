@@ -449,17 +449,20 @@ export class Mmu {
     if (!w.dirty) fast &= ~WRITE_CLASSES;
     const perm = fast | (w.allowed << PERM_ALLOWED_SHIFT) | (w.dirty ? PERM_DIRTY : 0) | (ramOffset < 0 ? PERM_NOT_RAM : 0);
     const key = vaHigh | ((w.global ? this.globalContext : this.currentContext) << CONTEXT_SHIFT);
-    const target = entry >= 0 ? entry : this.victimSlot(tlb, tag);
-    tlb.fill(target, tag, key, perm, ramOffset | 0, w.frame, w.pageShift, this.pcid, w.global);
-    return tlb.promote(target);
+    const victim = entry >= 0 ? entry : this.victimSlot(tlb, tag);
+    return tlb.insert(victim, tag, key, perm, ramOffset | 0, w.frameLo, w.frameHi, w.pageShift, this.pcid, w.global);
   }
 
   /** A free or dead entry in the set of `tag`, else the set's next victim. */
   private victimSlot(tlb: Tlb, tag: number): number {
     const start = tlb.setStart(tag);
+    const words = tlb.words;
     for (let e = start; e < start + tlb.setWords; e += ENTRY_WORDS) {
-      const k = tlb.key(e);
-      if (k === EMPTY_KEY || !this.isLive(k, tlb.pcid[e / ENTRY_WORDS])) return e;
+      const k = words[e + 1];
+      if (k === EMPTY_KEY) return e;
+      const context = k >>> CONTEXT_SHIFT;
+      if (context === this.currentContext || context === this.globalContext) continue;
+      if (!this.isLive(k, tlb.pcid[e / ENTRY_WORDS])) return e;
     }
     return tlb.evict(tag);
   }

@@ -46,7 +46,6 @@ export const W_TAG = 0;
 export const W_KEY = 1;
 export const W_PERM = 2;
 export const W_RAM = 3;
-const W_HITS = 4;
 const W_FRAME_LO = 6;
 const W_FRAME_HI = 7;
 
@@ -167,23 +166,49 @@ export class Tlb {
     return this.setStart(tag) + way * ENTRY_WORDS;
   }
 
-  fill(e: number, tag: number, key: number, perm: number, ramOffset: number, frame: number, pageShift: number, pcid: number, global: boolean): void {
+  /**
+   * Writes a new entry into the first way of `tag`'s set, where the hit path
+   * looks, after moving the entry there into `victim` (another way of the
+   * set, free or chosen for eviction). `victim` may be the first way itself.
+   * Returns the entry's index (the set's first word).
+   */
+  insert(
+    victim: number,
+    tag: number,
+    key: number,
+    perm: number,
+    ramOffset: number,
+    frameLo: number,
+    frameHi: number,
+    pageShift: number,
+    pcid: number,
+    global: boolean,
+  ): number {
     const w = this.words;
-    const hits = (e >> 1) + W_HITS / 2;
-    this.retiredHits += this.words64[hits];
-    this.words64[hits] = 0;
+    const e = this.setStart(tag);
+    this.retiredHits += this.words64[(victim >> 1) + 2]; // words +4/+5
+    if (victim !== e) {
+      for (let k = 0; k < ENTRY_WORDS; k++) w[victim + k] = w[e + k];
+      const a = victim / ENTRY_WORDS;
+      const b = e / ENTRY_WORDS;
+      this.pageShift[a] = this.pageShift[b];
+      this.pcid[a] = this.pcid[b];
+      this.global[a] = this.global[b];
+    }
+    this.words64[(e >> 1) + 2] = 0;
     w[e + W_TAG] = tag;
     w[e + W_KEY] = key;
     w[e + W_PERM] = perm;
     w[e + W_RAM] = ramOffset;
-    w[e + W_FRAME_LO] = frame % TWO_32;
-    w[e + W_FRAME_HI] = Math.floor(frame / TWO_32);
+    w[e + W_FRAME_LO] = frameLo;
+    w[e + W_FRAME_HI] = frameHi;
     const n = e / ENTRY_WORDS;
     this.pageShift[n] = pageShift;
     this.pcid[n] = pcid;
     this.global[n] = global ? 1 : 0;
     if (pageShift > 12) this.hasLargePages = true;
     this.counters[Tlb.FILLS]++;
+    return e;
   }
 
   /** Total hits. */

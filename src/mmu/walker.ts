@@ -95,6 +95,9 @@ export class PageWalker {
   // Outcome of the last walk.
   /** Physical address of the 4 KiB frame holding the linear address. */
   frame = 0;
+  /** The same, as int32 halves. */
+  frameLo = 0;
+  frameHi = 0;
   /** log2 of the page size: 12, 21, 22 or 30. */
   pageShift = 12;
   /** Classes the translation allows (bit per access class). */
@@ -168,7 +171,9 @@ export class PageWalker {
     this.depth = 0;
     switch (this.mode) {
       case MODE_NONE:
-        this.frame = (lo & ~0xfff) >>> 0;
+        this.frameLo = lo & ~0xfff;
+        this.frameHi = 0;
+        this.frame = this.frameLo >>> 0;
         this.pageShift = 12;
         this.allowed = ALL_CLASSES;
         this.rights = RIGHT_USER | RIGHT_WRITABLE;
@@ -200,8 +205,8 @@ export class PageWalker {
       // SDM 4.3: a 4 MiB page; PDE bits 20:13 are physical-address bits 39:32 (PSE-36).
       const reserved = pde & this.reserved4MiB;
       if (reserved !== 0) return this.failReserved(cls, reserved, 0);
-      const frame = ((pde & 0xffc00000) >>> 0) + ((pde >>> 13) & 0xff) * TWO_32 + (lo & 0x3ff000);
-      return this.finish(cls, commit, word, tableLo, 0, index << 2, pde, pdeRights, 22, frame, 0);
+      const frameLo = (pde & 0xffc00000) | (lo & 0x3ff000);
+      return this.finish(cls, commit, word, tableLo, 0, index << 2, pde, pdeRights, 22, frameLo, (pde >>> 13) & 0xff, 0);
     }
     if (commit && (pde & BIT_A) === 0) this.setFlags(word, tableLo, 0, index << 2, pde | BIT_A);
     const ptLo = pde & ~0xfff;
@@ -211,7 +216,7 @@ export class PageWalker {
     this.record(LEVEL_PT, pteIndex, ptLo, 0, pte, 0);
     if ((pte & BIT_P) === 0) return this.fail(DENY_NOT_PRESENT, cls);
     const rights = pdeRights & (((pte >>> 2) & 1) | (pte & 2));
-    return this.finish(cls, commit, word, ptLo, 0, pteIndex << 2, pte, rights, 12, (pte & ~0xfff) >>> 0, 0);
+    return this.finish(cls, commit, word, ptLo, 0, pteIndex << 2, pte, rights, 12, pte & ~0xfff, 0, 0);
   }
 
   private walkPae(lo: number, cls: number, commit: boolean): boolean {
@@ -289,8 +294,7 @@ export class PageWalker {
             if ((bits & 2) !== 0) leafRights |= RIGHT_PK_WRITE_DISABLED;
           }
         }
-        const frame = frameHi * TWO_32 + (frameLo >>> 0);
-        return this.finish(cls, commit, word, tableLo, tableHi, index << 3, entryLo, leafRights, pageShift, frame, key);
+        return this.finish(cls, commit, word, tableLo, tableHi, index << 3, entryLo, leafRights, pageShift, frameLo, frameHi, key);
       }
       if (commit && (entryLo & BIT_A) === 0) this.setFlags(word, tableLo, tableHi, index << 3, entryLo | BIT_A);
       tableLo = entryLo & ~0xfff;
@@ -308,7 +312,8 @@ export class PageWalker {
     entryLo: number,
     rights: number,
     pageShift: number,
-    frame: number,
+    frameLo: number,
+    frameHi: number,
     key: number,
   ): boolean {
     const decision = this.rightsTable[rights];
@@ -325,7 +330,9 @@ export class PageWalker {
     this.dirty = ((commit ? entryLo | setBits : entryLo) & BIT_D) !== 0;
     this.global = this.pge && (entryLo & BIT_G) !== 0;
     this.pageShift = pageShift;
-    this.frame = frame;
+    this.frameLo = frameLo;
+    this.frameHi = frameHi;
+    this.frame = frameHi * TWO_32 + (frameLo >>> 0);
     this.denial = DENY_NONE;
     return true;
   }
