@@ -622,7 +622,8 @@ export class Mmu {
   /** MOV to CR4. Returns false, changing nothing, if the PDPTEs fail to load. */
   setCr4(value: number): boolean {
     const changed = this.cr4 ^ value;
-    const pdpteBits = CR4_PAE | CR4_PGE | CR4_PSE | CR4_SMEP | CR4_SMAP;
+    // SDM 4.4.1: under PAE paging, changing PAE, PGE, PSE or SMEP reloads the PDPTEs.
+    const pdpteBits = CR4_PAE | CR4_PGE | CR4_PSE | CR4_SMEP;
     if (!this.reloadPdptesIfNeeded(this.cr0, value, this.efer, (changed & pdpteBits) !== 0)) return false;
     this.cr4 = value | 0;
     // SDM 4.10.4.1: PGE changes and PCIDE 1 -> 0 flush everything; PAE and

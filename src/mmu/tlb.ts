@@ -71,13 +71,13 @@ export class Tlb {
   /** Some entry may come from a page larger than 4 KiB (INVLPG must search). */
   hasLargePages = false;
 
-  readonly counters = new Float64Array(4);
+  readonly counters = new Float64Array(5);
   static readonly MISSES = 0;
   static readonly FILLS = 1;
   static readonly EVICTIONS = 2;
   static readonly INVALIDATIONS = 3;
   /** Hits of entries since overwritten. */
-  private retiredHits = 0;
+  static readonly RETIRED_HITS = 4;
 
   constructor(name: string, geometry: TlbGeometry) {
     this.name = name;
@@ -186,7 +186,7 @@ export class Tlb {
   ): number {
     const w = this.words;
     const e = this.setStart(tag);
-    this.retiredHits += this.words64[(victim >> 1) + 2]; // words +4/+5
+    this.counters[Tlb.RETIRED_HITS] += this.words64[(victim >> 1) + 2]; // words +4/+5
     if (victim !== e) {
       for (let k = 0; k < ENTRY_WORDS; k++) w[victim + k] = w[e + k];
       const a = victim / ENTRY_WORDS;
@@ -213,7 +213,7 @@ export class Tlb {
 
   /** Total hits. */
   hits(): number {
-    let total = this.retiredHits;
+    let total = this.counters[Tlb.RETIRED_HITS];
     for (let e = 0; e < this.entries * ENTRY_WORDS; e += ENTRY_WORDS) total += this.words64[(e >> 1) + 2];
     return total;
   }
