@@ -54,6 +54,15 @@ export class PhysicalBus {
    * it without going through the bus.
    */
   readonly lowRamPage = new Int32Array(LOW_FRAMES).fill(NOT_RAM);
+  /**
+   * A span of plain RAM whose guest-physical address equals its RAM offset
+   * (on a PC, extended memory from 1 MiB): [identityBase, identityBase +
+   * identitySpan). The walker and TLB fills test it before lowRamPage, whose
+   * 4 MiB would otherwise cost a cache miss per lookup. Shrinks when MMIO is
+   * mapped over it.
+   */
+  identityBase = 0;
+  identitySpan = 0;
   private readonly highOut = new Int32Array(1);
 
   /** High half of the last read64. */
@@ -76,6 +85,10 @@ export class PhysicalBus {
       for (let pa = r.base; pa < r.base + r.size && pa < 2 ** 32; pa += PAGE_SIZE) {
         this.lowRamPage[pa >>> PAGE_SHIFT] = (r.ramOffset + (pa - r.base)) >>> PAGE_SHIFT;
       }
+      if (r.base === r.ramOffset && r.base + r.size <= 2 ** 32 && r.size > this.identitySpan) {
+        this.identityBase = r.base;
+        this.identitySpan = r.size;
+      }
     }
   }
 
@@ -89,6 +102,19 @@ export class PhysicalBus {
     }
     this.regions.push({ base, end, device });
     this.regions.sort((a, b) => a.base - b.base);
+    const identityEnd = this.identityBase + this.identitySpan;
+    if (base < identityEnd && this.identityBase < end) {
+      // Keep the larger side of the identity span that the region leaves.
+      const below = Math.max(0, Math.floor(base / PAGE_SIZE) * PAGE_SIZE - this.identityBase);
+      const aboveStart = Math.ceil(end / PAGE_SIZE) * PAGE_SIZE;
+      const above = Math.max(0, identityEnd - aboveStart);
+      if (above > below) {
+        this.identityBase = aboveStart;
+        this.identitySpan = above;
+      } else {
+        this.identitySpan = below;
+      }
+    }
     for (let frame = Math.floor(base / PAGE_SIZE); frame * PAGE_SIZE < end && frame < LOW_FRAMES; frame++) {
       this.lowRamPage[frame] = NOT_RAM;
     }
@@ -99,6 +125,7 @@ export class PhysicalBus {
    * RAM; -1 if any of it is MMIO or unbacked (accesses must then come to the bus).
    */
   frameRamOffset(pa: number): number {
+    if (pa - this.identityBase < this.identitySpan && pa >= this.identityBase) return pa - (pa % PAGE_SIZE);
     if (pa < 2 ** 32) {
       const page = this.lowRamPage[pa >>> PAGE_SHIFT];
       return page === NOT_RAM ? -1 : page * PAGE_SIZE;

@@ -16,7 +16,7 @@
 
 import type { PhysicalBus } from "../machine/bus.ts";
 import type { MachineConfig } from "../machine/config.ts";
-import { KIND_FETCH, WRITE_CLASSES, kindOf } from "./access.ts";
+import { FETCH_CLASSES, WRITE_CLASSES } from "./access.ts";
 import {
   CR0_CD,
   CR0_NW,
@@ -57,13 +57,12 @@ const PAGE_MASK = 0xfff;
 const VA_HIGH_MASK = 0x1fff; // linear-address bits 56:44, the part of the page number in the key
 const PCID_COUNT = 4096;
 
-// Indices of Mmu.counters.
-export const COUNT_WALKS = 0;
-export const COUNT_FAULTS = 1;
-export const COUNT_CR3_WRITES = 2;
-export const COUNT_FLUSHES_ALL = 3;
-export const COUNT_FLUSHES_PCID = 4;
-export const COUNT_INVLPG = 5;
+// Indices of Mmu.counters. Walks are not counted here: every TLB miss walks.
+export const COUNT_FAULTS = 0;
+export const COUNT_CR3_WRITES = 1;
+export const COUNT_FLUSHES_ALL = 2;
+export const COUNT_FLUSHES_PCID = 3;
+export const COUNT_INVLPG = 4;
 
 export class Mmu {
   readonly bus: PhysicalBus;
@@ -91,7 +90,7 @@ export class Mmu {
   /** High half of the last read64. */
   high = 0;
 
-  readonly counters = new Float64Array(6);
+  readonly counters = new Float64Array(5);
   /** Page faults by walker denial reason (rights.ts DENY_*). */
   readonly faultsByReason = new Float64Array(10);
 
@@ -278,7 +277,7 @@ export class Mmu {
    * address, or -1 with the fault raised.
    */
   translate(lo: number, hi: number, cls: number): number {
-    const tlb = kindOf(cls) === KIND_FETCH ? this.itlb : this.dtlb;
+    const tlb = ((FETCH_CLASSES >>> cls) & 1) !== 0 ? this.itlb : this.dtlb;
     const entry = this.lookup(tlb, lo, hi, cls);
     return entry < 0 ? -1 : tlb.frame(entry) + (lo & PAGE_MASK);
   }
@@ -286,7 +285,7 @@ export class Mmu {
   // --- The slow path ---------------------------------------------------------
 
   private readSlow(lo: number, hi: number, cls: number, size: number): number {
-    const tlb = kindOf(cls) === KIND_FETCH ? this.itlb : this.dtlb;
+    const tlb = ((FETCH_CLASSES >>> cls) & 1) !== 0 ? this.itlb : this.dtlb;
     const offset = lo & PAGE_MASK;
     if (offset + size > 4096) return this.readCrossing(tlb, lo, hi, cls, size);
     const entry = this.lookup(tlb, lo, hi, cls);
@@ -433,8 +432,7 @@ export class Mmu {
     }
     // Re-walk on a miss and also when the cached rights refuse: real TLBs may
     // fault on the stale entry instead, but a fresh walk is always allowed.
-    tlb.counters[Tlb.MISSES]++;
-    this.counters[COUNT_WALKS]++;
+    tlb.misses++;
     const w = this.walker;
     if (!w.walk(lo, hi, cls, true)) {
       // SDM 4.10.4.1: a page fault invalidates the TLB entries for that page.
@@ -444,7 +442,9 @@ export class Mmu {
       this.raisePageFault(lo, hi, w.errorCode);
       return -1;
     }
-    const ramOffset = this.bus.frameRamOffset(w.frame);
+    const bus = this.bus;
+    const ramOffset =
+      w.frameHi === 0 && (w.frameLo - bus.identityBase) >>> 0 < bus.identitySpan ? w.frameLo : bus.frameRamOffset(w.frame);
     let fast = ramOffset < 0 ? 0 : w.allowed;
     if (!w.dirty) fast &= ~WRITE_CLASSES;
     const perm = fast | (w.allowed << PERM_ALLOWED_SHIFT) | (w.dirty ? PERM_DIRTY : 0) | (ramOffset < 0 ? PERM_NOT_RAM : 0);
@@ -453,18 +453,16 @@ export class Mmu {
     return tlb.insert(victim, tag, key, perm, ramOffset | 0, w.frameLo, w.frameHi, w.pageShift, this.pcid, w.global);
   }
 
-  /** A free or dead entry in the set of `tag`, else the set's next victim. */
+  /**
+   * The entry of `tag`'s set to replace: the set's next way in round-robin
+   * order. Counted as an eviction only if that entry was still live (empty
+   * entries and entries of flushed contexts are free).
+   */
   private victimSlot(tlb: Tlb, tag: number): number {
-    const start = tlb.setStart(tag);
-    const words = tlb.words;
-    for (let e = start; e < start + tlb.setWords; e += ENTRY_WORDS) {
-      const k = words[e + 1];
-      if (k === EMPTY_KEY) return e;
-      const context = k >>> CONTEXT_SHIFT;
-      if (context === this.currentContext || context === this.globalContext) continue;
-      if (!this.isLive(k, tlb.pcid[e / ENTRY_WORDS])) return e;
-    }
-    return tlb.evict(tag);
+    const e = tlb.nextVictim(tag);
+    const k = tlb.words[e + 1];
+    if (k !== EMPTY_KEY && this.isLive(k, tlb.pcid[e >> 3])) tlb.evictions++;
+    return e;
   }
 
   /** Whether an entry's key still belongs to a live context (for PCID `pcid`). */
@@ -709,7 +707,7 @@ export class Mmu {
     const e = tlb.find(tag, vaHigh | this.currentKey, vaHigh | this.globalKey);
     if (e < 0) return null;
     const perm = tlb.perm(e);
-    const n = e / ENTRY_WORDS;
+    const n = e >> 3;
     return {
       frame: tlb.frame(e),
       allowed: (perm >>> PERM_ALLOWED_SHIFT) & 0x1ff,
@@ -730,17 +728,17 @@ export class Mmu {
 
   /** Counters, as a plain object (not for the hot path). */
   stats(): MmuStats {
-    const d = this.dtlb.counters;
-    const i = this.itlb.counters;
+    const d = this.dtlb;
+    const i = this.itlb;
     return {
-      dtlbHits: this.dtlb.hits(),
-      dtlbMisses: d[Tlb.MISSES],
-      itlbHits: this.itlb.hits(),
-      itlbMisses: i[Tlb.MISSES],
-      fills: d[Tlb.FILLS] + i[Tlb.FILLS],
-      evictions: d[Tlb.EVICTIONS] + i[Tlb.EVICTIONS],
-      invalidations: d[Tlb.INVALIDATIONS] + i[Tlb.INVALIDATIONS],
-      walks: this.counters[COUNT_WALKS],
+      dtlbHits: d.hits(),
+      dtlbMisses: d.misses,
+      itlbHits: i.hits(),
+      itlbMisses: i.misses,
+      fills: d.misses + i.misses - this.counters[COUNT_FAULTS],
+      evictions: d.evictions + i.evictions,
+      invalidations: d.invalidations + i.invalidations,
+      walks: d.misses + i.misses,
       walkMemoryReads: this.walker.memoryReads,
       pageFaults: this.counters[COUNT_FAULTS],
       cr3Writes: this.counters[COUNT_CR3_WRITES],

@@ -6,7 +6,9 @@
 //   +1 key      linear-address bits 56:44 | context << 13, or EMPTY_KEY
 //   +2 perm     rights already resolved by the walk (below)
 //   +3 ramOff   RAM offset of the frame, as int32 bits (RAM reaches 4 GiB)
-//   +4,+5       hit counter, a float64 (exact past 2^32)
+//   +4,+5       hits served by this slot, a float64 (exact past 2^32); it
+//               belongs to the slot, not the entry, and stays put when
+//               entries move between ways: the total is the sum
 //   +6,+7       guest-physical frame address, low and high halves
 // An entry is named by the index of its first word (a multiple of 8).
 // Fields the hit path never reads (PCID, global flag, page size) live in
@@ -67,17 +69,15 @@ export class Tlb {
   readonly pageShift: Uint8Array;
   readonly pcid: Uint16Array;
   readonly global: Uint8Array;
+  /** Per set, the way evicted last. */
   private readonly victim: Uint8Array;
   /** Some entry may come from a page larger than 4 KiB (INVLPG must search). */
   hasLargePages = false;
 
-  readonly counters = new Float64Array(5);
-  static readonly MISSES = 0;
-  static readonly FILLS = 1;
-  static readonly EVICTIONS = 2;
-  static readonly INVALIDATIONS = 3;
-  /** Hits of entries since overwritten. */
-  static readonly RETIRED_HITS = 4;
+  // Fills are not counted: every successful walk fills once (Mmu.stats).
+  misses = 0;
+  evictions = 0;
+  invalidations = 0;
 
   constructor(name: string, geometry: TlbGeometry) {
     this.name = name;
@@ -137,19 +137,44 @@ export class Tlb {
    */
   promote(e: number): number {
     const first = e & ~(this.setWords - 1);
-    if (e === first) return e;
-    const w = this.words;
-    for (let k = 0; k < ENTRY_WORDS; k++) {
-      const t = w[first + k];
-      w[first + k] = w[e + k];
-      w[e + k] = t;
+    if (e !== first) {
+      this.swapEntries(first, e);
     }
-    const a = first / ENTRY_WORDS;
-    const b = e / ENTRY_WORDS;
-    swap8(this.pageShift, a, b);
-    swap16(this.pcid, a, b);
-    swap8(this.global, a, b);
     return first;
+  }
+
+  /** Swaps two entries of one set (their slots' hit counters stay put). */
+  private swapEntries(a: number, b: number): void {
+    const w = this.words;
+    let t = w[a];
+    w[a] = w[b];
+    w[b] = t;
+    t = w[a + 1];
+    w[a + 1] = w[b + 1];
+    w[b + 1] = t;
+    t = w[a + 2];
+    w[a + 2] = w[b + 2];
+    w[b + 2] = t;
+    t = w[a + 3];
+    w[a + 3] = w[b + 3];
+    w[b + 3] = t;
+    t = w[a + 6];
+    w[a + 6] = w[b + 6];
+    w[b + 6] = t;
+    t = w[a + 7];
+    w[a + 7] = w[b + 7];
+    w[b + 7] = t;
+    const na = a >> 3;
+    const nb = b >> 3;
+    t = this.pageShift[na];
+    this.pageShift[na] = this.pageShift[nb];
+    this.pageShift[nb] = t;
+    t = this.pcid[na];
+    this.pcid[na] = this.pcid[nb];
+    this.pcid[nb] = t;
+    t = this.global[na];
+    this.global[na] = this.global[nb];
+    this.global[nb] = t;
   }
 
   /** Counts a hit found by the slow path (the hit path counts inline). */
@@ -157,12 +182,16 @@ export class Tlb {
     this.words64[(e >> 1) + 2]++;
   }
 
-  /** Evicts the next way of `tag`'s set in round-robin order and returns its entry. */
-  evict(tag: number): number {
+  /**
+   * The way of `tag`'s set to fill next: ways 1 to n-1 in turn (the new
+   * entry goes to way 0, and the entry it displaces moves to that way).
+   */
+  nextVictim(tag: number): number {
+    if (this.ways === 1) return this.setStart(tag);
     const set = tag & this.setMask;
-    const way = this.victim[set];
-    this.victim[set] = (way + 1) & (this.ways - 1);
-    this.counters[Tlb.EVICTIONS]++;
+    let way = this.victim[set] + 1;
+    if (way >= this.ways) way = 1;
+    this.victim[set] = way;
     return this.setStart(tag) + way * ENTRY_WORDS;
   }
 
@@ -186,34 +215,24 @@ export class Tlb {
   ): number {
     const w = this.words;
     const e = this.setStart(tag);
-    this.counters[Tlb.RETIRED_HITS] += this.words64[(victim >> 1) + 2]; // words +4/+5
-    if (victim !== e) {
-      for (let k = 0; k < ENTRY_WORDS; k++) w[victim + k] = w[e + k];
-      const a = victim / ENTRY_WORDS;
-      const b = e / ENTRY_WORDS;
-      this.pageShift[a] = this.pageShift[b];
-      this.pcid[a] = this.pcid[b];
-      this.global[a] = this.global[b];
-    }
-    this.words64[(e >> 1) + 2] = 0;
+    if (victim !== e) this.swapEntries(e, victim);
     w[e + W_TAG] = tag;
     w[e + W_KEY] = key;
     w[e + W_PERM] = perm;
     w[e + W_RAM] = ramOffset;
     w[e + W_FRAME_LO] = frameLo;
     w[e + W_FRAME_HI] = frameHi;
-    const n = e / ENTRY_WORDS;
+    const n = e >> 3;
     this.pageShift[n] = pageShift;
     this.pcid[n] = pcid;
     this.global[n] = global ? 1 : 0;
     if (pageShift > 12) this.hasLargePages = true;
-    this.counters[Tlb.FILLS]++;
     return e;
   }
 
   /** Total hits. */
   hits(): number {
-    let total = this.counters[Tlb.RETIRED_HITS];
+    let total = 0;
     for (let e = 0; e < this.entries * ENTRY_WORDS; e += ENTRY_WORDS) total += this.words64[(e >> 1) + 2];
     return total;
   }
@@ -252,18 +271,6 @@ export class Tlb {
 
   private drop(e: number): void {
     this.words[e + W_KEY] = EMPTY_KEY;
-    this.counters[Tlb.INVALIDATIONS]++;
+    this.invalidations++;
   }
-}
-
-function swap8(a: Uint8Array, i: number, j: number): void {
-  const t = a[i];
-  a[i] = a[j];
-  a[j] = t;
-}
-
-function swap16(a: Uint16Array, i: number, j: number): void {
-  const t = a[i];
-  a[i] = a[j];
-  a[j] = t;
 }

@@ -82,8 +82,10 @@ export class PageWalker {
   /** Reserved bits of a 32-bit PDE mapping 4 MiB: bit 21 and 20:(M-19) (SDM 4.3). */
   private readonly reserved4MiB: number;
 
-  // Trace of the last walk: one row per entry read. The entry's physical
-  // address is tableHi:tableLo + index * entry size (see entryAddress).
+  // Trace of the last walk without `commit` (explainWalk's): one row per
+  // entry read. The entry's physical address is tableHi:tableLo + index *
+  // entry size (see entryAddress). Committing walks skip it: they are the
+  // TLB-miss path.
   depth = 0;
   readonly traceLevel = new Int8Array(MAX_LEVELS);
   readonly traceIndex = new Int16Array(MAX_LEVELS);
@@ -198,7 +200,8 @@ export class PageWalker {
     const index = lo >>> 22;
     let word = this.ramWord(tableLo, 0, index << 2);
     const pde = word >= 0 ? this.ram[word] : this.bus.read32((tableLo >>> 0) + index * 4);
-    this.record(LEVEL_PD, index, tableLo, 0, pde, 0);
+    this.memoryReads++;
+    if (!commit) this.record(LEVEL_PD, index, tableLo, 0, pde, 0);
     if ((pde & BIT_P) === 0) return this.fail(DENY_NOT_PRESENT, cls);
     const pdeRights = ((pde >>> 2) & 1) | (pde & 2);
     if (this.pse && (pde & BIT_PS) !== 0) {
@@ -213,7 +216,8 @@ export class PageWalker {
     const pteIndex = (lo >>> 12) & 0x3ff;
     word = this.ramWord(ptLo, 0, pteIndex << 2);
     const pte = word >= 0 ? this.ram[word] : this.bus.read32((ptLo >>> 0) + pteIndex * 4);
-    this.record(LEVEL_PT, pteIndex, ptLo, 0, pte, 0);
+    this.memoryReads++;
+    if (!commit) this.record(LEVEL_PT, pteIndex, ptLo, 0, pte, 0);
     if ((pte & BIT_P) === 0) return this.fail(DENY_NOT_PRESENT, cls);
     const rights = pdeRights & (((pte >>> 2) & 1) | (pte & 2));
     return this.finish(cls, commit, word, ptLo, 0, pteIndex << 2, pte, rights, 12, pte & ~0xfff, 0, 0);
@@ -224,8 +228,7 @@ export class PageWalker {
     const entryLo = this.pdpteLo[index];
     const entryHi = this.pdpteHi[index];
     // The PDPTE comes from its register, not memory: no read, no A flag.
-    this.record(LEVEL_PDPT, index, this.cr3Lo & ~0x1f, 0, entryLo, entryHi);
-    this.memoryReads--;
+    if (!commit) this.record(LEVEL_PDPT, index, this.cr3Lo & ~0x1f, 0, entryLo, entryHi);
     if ((entryLo & BIT_P) === 0) return this.fail(DENY_NOT_PRESENT, cls);
     return this.walkTables(lo, 0, cls, commit, LEVEL_PD, entryLo & ~0xfff, entryHi & this.addressHighMask);
   }
@@ -256,7 +259,8 @@ export class PageWalker {
         entryLo = this.bus.read64(tableHi * TWO_32 + (tableLo >>> 0) + index * 8);
         entryHi = this.bus.high;
       }
-      this.record(level, index, tableLo, tableHi, entryLo, entryHi);
+      this.memoryReads++;
+      if (!commit) this.record(level, index, tableLo, tableHi, entryLo, entryHi);
       if ((entryLo & BIT_P) === 0) return this.fail(DENY_NOT_PRESENT, cls);
       let reservedLo = 0;
       let pageShift = 0;
@@ -360,7 +364,6 @@ export class PageWalker {
     this.traceTableHi[d] = tableHi;
     this.traceLo[d] = lo;
     this.traceHi[d] = hi;
-    this.memoryReads++;
   }
 
   /**
@@ -370,6 +373,8 @@ export class PageWalker {
    */
   private ramWord(tableLo: number, tableHi: number, byteOffset: number): number {
     if (tableHi !== 0) return -1;
+    // Unsigned compare: inside the bus's identity-mapped RAM span?
+    if ((tableLo - this.bus.identityBase) >>> 0 < this.bus.identitySpan) return ((tableLo >>> 0) + byteOffset) >>> 2;
     const page = this.lowRamPage[tableLo >>> 12];
     return page < 0 ? -1 : (page << 10) | (byteOffset >>> 2);
   }
