@@ -144,6 +144,8 @@ export class Mmu {
   // Constants are literals here on purpose: module-level constants compile
   // to context loads with checks on every call (see docs/architecture.md).
   // Entry words: +0 tag, +1 key, +2 perm, +3 RAM offset, +4/+5 hits (tlb.ts).
+  // Entries start at multiples of 8, so `e | k` is `e + k` without V8's
+  // overflow check.
 
   /**
    * The data-TLB entry (index of its first word) that serves class `cls` at
@@ -157,23 +159,23 @@ export class Mmu {
     const e = (tag & this.dSetMask) << this.dSetShift;
     const w = this.dWords;
     if (w[e] !== tag) return -1;
-    const k = w[e + 1];
+    const k = w[e | 1];
     const vaHigh = (hi >>> 12) & 0x1fff;
-    if ((k !== (vaHigh | this.currentKey) && k !== (vaHigh | this.globalKey)) || ((w[e + 2] >>> cls) & 1) === 0) return -1;
-    this.dHits[(e >> 1) + 2]++;
+    if ((k !== (vaHigh | this.currentKey) && k !== (vaHigh | this.globalKey)) || ((w[e | 2] >>> cls) & 1) === 0) return -1;
+    this.dHits[(e >> 1) | 2]++;
     return e;
   }
 
   read8(lo: number, hi: number, cls: number): number {
     const entry = this.dataHit(lo, hi, cls);
-    if (entry >= 0) return this.ramU8[(this.dWords[entry + 3] | (lo & 0xfff)) >>> 0];
+    if (entry >= 0) return this.ramU8[(this.dWords[entry | 3] | (lo & 0xfff)) >>> 0];
     return this.readSlow(lo, hi, cls, 1);
   }
 
   read16(lo: number, hi: number, cls: number): number {
     if ((lo & 0xfff) <= 0xffe) {
       const entry = this.dataHit(lo, hi, cls);
-      if (entry >= 0) return this.ramView.getUint16((this.dWords[entry + 3] | (lo & 0xfff)) >>> 0, true);
+      if (entry >= 0) return this.ramView.getUint16((this.dWords[entry | 3] | (lo & 0xfff)) >>> 0, true);
     }
     return this.readSlow(lo, hi, cls, 2);
   }
@@ -182,7 +184,7 @@ export class Mmu {
   read32(lo: number, hi: number, cls: number): number {
     if ((lo & 0xfff) <= 0xffc) {
       const entry = this.dataHit(lo, hi, cls);
-      if (entry >= 0) return this.ramView.getInt32((this.dWords[entry + 3] | (lo & 0xfff)) >>> 0, true);
+      if (entry >= 0) return this.ramView.getInt32((this.dWords[entry | 3] | (lo & 0xfff)) >>> 0, true);
     }
     return this.readSlow(lo, hi, cls, 4);
   }
@@ -192,7 +194,7 @@ export class Mmu {
     if ((lo & 0xfff) <= 0xff8) {
       const entry = this.dataHit(lo, hi, cls);
       if (entry >= 0) {
-        const offset = (this.dWords[entry + 3] | (lo & 0xfff)) >>> 0;
+        const offset = (this.dWords[entry | 3] | (lo & 0xfff)) >>> 0;
         this.high = this.ramView.getInt32(offset + 4, true);
         return this.ramView.getInt32(offset, true);
       }
@@ -202,7 +204,7 @@ export class Mmu {
 
   write8(lo: number, hi: number, cls: number, value: number): void {
     const entry = this.dataHit(lo, hi, cls);
-    if (entry >= 0) this.ramU8[(this.dWords[entry + 3] | (lo & 0xfff)) >>> 0] = value;
+    if (entry >= 0) this.ramU8[(this.dWords[entry | 3] | (lo & 0xfff)) >>> 0] = value;
     else this.writeSlow(lo, hi, cls, 1, value, 0);
   }
 
@@ -210,7 +212,7 @@ export class Mmu {
     if ((lo & 0xfff) <= 0xffe) {
       const entry = this.dataHit(lo, hi, cls);
       if (entry >= 0) {
-        this.ramView.setUint16((this.dWords[entry + 3] | (lo & 0xfff)) >>> 0, value & 0xffff, true);
+        this.ramView.setUint16((this.dWords[entry | 3] | (lo & 0xfff)) >>> 0, value & 0xffff, true);
         return;
       }
     }
@@ -221,7 +223,7 @@ export class Mmu {
     if ((lo & 0xfff) <= 0xffc) {
       const entry = this.dataHit(lo, hi, cls);
       if (entry >= 0) {
-        this.ramView.setInt32((this.dWords[entry + 3] | (lo & 0xfff)) >>> 0, value, true);
+        this.ramView.setInt32((this.dWords[entry | 3] | (lo & 0xfff)) >>> 0, value, true);
         return;
       }
     }
@@ -232,7 +234,7 @@ export class Mmu {
     if ((lo & 0xfff) <= 0xff8) {
       const entry = this.dataHit(lo, hi, cls);
       if (entry >= 0) {
-        const offset = (this.dWords[entry + 3] | (lo & 0xfff)) >>> 0;
+        const offset = (this.dWords[entry | 3] | (lo & 0xfff)) >>> 0;
         this.ramView.setInt32(offset, low, true);
         this.ramView.setInt32(offset + 4, high, true);
         return;
@@ -248,17 +250,17 @@ export class Mmu {
     const e = (tag & this.iSetMask) << this.iSetShift;
     const w = this.iWords;
     if (w[e] !== tag) return -1;
-    const k = w[e + 1];
+    const k = w[e | 1];
     const vaHigh = (hi >>> 12) & 0x1fff;
-    if ((k !== (vaHigh | this.currentKey) && k !== (vaHigh | this.globalKey)) || ((w[e + 2] >>> cls) & 1) === 0) return -1;
-    this.iHits[(e >> 1) + 2]++;
+    if ((k !== (vaHigh | this.currentKey) && k !== (vaHigh | this.globalKey)) || ((w[e | 2] >>> cls) & 1) === 0) return -1;
+    this.iHits[(e >> 1) | 2]++;
     return e;
   }
 
   /** Fetches one instruction byte; `cls` must be a fetch class. */
   fetch8(lo: number, hi: number, cls: number): number {
     const entry = this.fetchHit(lo, hi, cls);
-    if (entry >= 0) return this.ramU8[(this.iWords[entry + 3] | (lo & 0xfff)) >>> 0];
+    if (entry >= 0) return this.ramU8[(this.iWords[entry | 3] | (lo & 0xfff)) >>> 0];
     return this.readSlow(lo, hi, cls, 1);
   }
 
@@ -266,7 +268,7 @@ export class Mmu {
   fetch32(lo: number, hi: number, cls: number): number {
     if ((lo & 0xfff) <= 0xffc) {
       const entry = this.fetchHit(lo, hi, cls);
-      if (entry >= 0) return this.ramView.getInt32((this.iWords[entry + 3] | (lo & 0xfff)) >>> 0, true);
+      if (entry >= 0) return this.ramView.getInt32((this.iWords[entry | 3] | (lo & 0xfff)) >>> 0, true);
     }
     return this.readSlow(lo, hi, cls, 4);
   }
