@@ -170,6 +170,12 @@ export class PageWalker {
    * true with `frame` etc. set, or false with `errorCode` and `denial` set.
    */
   walk(lo: number, hi: number, cls: number, commit: boolean): boolean {
+    if (commit && this.mode === MODE_4LEVEL && this.walk4Fast(lo, hi, cls)) return true;
+    return this.walkGeneral(lo, hi, cls, commit);
+  }
+
+  /** The walk of `walk`, without the 4-level fast path. */
+  walkGeneral(lo: number, hi: number, cls: number, commit: boolean): boolean {
     this.depth = 0;
     switch (this.mode) {
       case MODE_NONE:
@@ -193,6 +199,90 @@ export class PageWalker {
         return this.walkTables(lo, hi, cls, commit, LEVEL_PML5, this.cr3Lo & ~0xfff, this.cr3Hi & this.addressHighMask);
     }
     return false;
+  }
+
+  /**
+   * The common case of a 4-level walk, in straight-line code: every table in
+   * the bus's identity-mapped RAM span, every entry present with its A flag
+   * (and for a write the leaf's D flag) already set, no reserved bits, no
+   * 1 GiB page, no protection key in play, and rights that allow the access.
+   * Such a walk writes nothing, and this returns true with the outcome
+   * walkTables would give. Anything else returns false before changing any
+   * state, and walkTables does the work (test/walker-fast-path.test.ts holds
+   * the two to each other).
+   */
+  walk4Fast(lo: number, hi: number, cls: number): boolean {
+    const addressHigh = this.addressHighMask;
+    if ((this.cr3Hi & addressHigh) !== 0) return false;
+    const base = this.bus.identityBase;
+    const span = this.bus.identitySpan;
+    const ram = this.ram;
+    const reservedHigh = this.reservedHighLong | (this.nxe ? 0 : 0x80000000);
+    const tableHigh = reservedHigh | addressHigh; // a next table must lie below 4 GiB
+    // PML4E: P=1, A=1, PS=0 (bits 0, 5, 7).
+    let table = this.cr3Lo & ~0xfff;
+    if ((table - base) >>> 0 >= span) return false;
+    let word = (table >>> 2) + (((hi >>> 7) & 511) << 1);
+    let entryLo = ram[word];
+    let entryHi = ram[word + 1];
+    if ((entryLo & 0xa1) !== 0x21 || (entryHi & tableHigh) !== 0) return false;
+    let bits = entryLo;
+    let noExecute = entryHi;
+    // PDPTE: a 1 GiB page (PS=1) goes to the general walk.
+    table = entryLo & ~0xfff;
+    if ((table - base) >>> 0 >= span) return false;
+    word = (table >>> 2) + ((((lo >>> 30) | (hi << 2)) & 511) << 1);
+    entryLo = ram[word];
+    entryHi = ram[word + 1];
+    if ((entryLo & 0xa1) !== 0x21 || (entryHi & tableHigh) !== 0) return false;
+    bits &= entryLo;
+    noExecute |= entryHi;
+    // PDE: a 2 MiB page, or a page table.
+    table = entryLo & ~0xfff;
+    if ((table - base) >>> 0 >= span) return false;
+    word = (table >>> 2) + (((lo >>> 21) & 511) << 1);
+    entryLo = ram[word];
+    entryHi = ram[word + 1];
+    if ((entryLo & 0x21) !== 0x21 || (entryHi & reservedHigh) !== 0) return false;
+    bits &= entryLo;
+    noExecute |= entryHi;
+    let pageShift: number;
+    let frameLo: number;
+    if ((entryLo & 0x80) !== 0) {
+      if ((entryLo & 0x1fe000) !== 0) return false; // reserved bits 20:13
+      pageShift = 21;
+      frameLo = (entryLo & 0xffe00000) | (lo & 0x1ff000);
+    } else {
+      if ((entryHi & addressHigh) !== 0) return false;
+      table = entryLo & ~0xfff;
+      if ((table - base) >>> 0 >= span) return false;
+      word = (table >>> 2) + (((lo >>> 12) & 511) << 1);
+      entryLo = ram[word];
+      entryHi = ram[word + 1];
+      if ((entryLo & 0x21) !== 0x21 || (entryHi & reservedHigh) !== 0) return false;
+      bits &= entryLo;
+      noExecute |= entryHi;
+      pageShift = 12;
+      frameLo = entryLo & ~0xfff;
+    }
+    const rights = ((bits >>> 2) & 1) | (bits & 2) | ((noExecute >>> 31) << 2);
+    if (this.pkActive && (rights & RIGHT_USER) !== 0) return false;
+    const decision = this.rightsTable[rights];
+    if (((decision >>> cls) & 1) === 0) return false;
+    if (((WRITE_CLASSES >>> cls) & 1) !== 0 && (entryLo & BIT_D) === 0) return false;
+    const frameHi = entryHi & addressHigh;
+    this.frameLo = frameLo;
+    this.frameHi = frameHi;
+    this.frame = frameHi * TWO_32 + (frameLo >>> 0);
+    this.pageShift = pageShift;
+    this.allowed = decision & ALL_CLASSES;
+    this.rights = rights;
+    this.dirty = (entryLo & BIT_D) !== 0;
+    this.global = this.pge && (entryLo & BIT_G) !== 0;
+    this.protectionKey = (entryHi >>> 27) & 15;
+    this.denial = DENY_NONE;
+    this.memoryReads += pageShift === 12 ? 4 : 3;
+    return true;
   }
 
   private walk32(lo: number, cls: number, commit: boolean): boolean {
