@@ -463,7 +463,10 @@ export class Mmu {
   private victimSlot(tlb: Tlb, tag: number): number {
     const e = tlb.nextVictim(tag);
     const k = tlb.words[e + 1];
-    if (k !== EMPTY_KEY && this.isLive(k, tlb.pcid[e >> 3])) tlb.evictions++;
+    if (k !== EMPTY_KEY) {
+      const context = k >>> CONTEXT_SHIFT;
+      if (context === this.currentContext || context === this.globalContext || this.isLive(k, tlb.pcid(e))) tlb.evictions++;
+    }
     return e;
   }
 
@@ -691,7 +694,7 @@ export class Mmu {
       let n = 0;
       for (let i = 0; i < tlb.entries; i++) {
         const k = tlb.key(i * ENTRY_WORDS);
-        if (k !== EMPTY_KEY && this.isLive(k, tlb.pcid[i])) n++;
+        if (k !== EMPTY_KEY && this.isLive(k, tlb.pcid(i * ENTRY_WORDS))) n++;
       }
       return n;
     };
@@ -709,14 +712,13 @@ export class Mmu {
     const e = tlb.find(tag, vaHigh | this.currentKey, vaHigh | this.globalKey);
     if (e < 0) return null;
     const perm = tlb.perm(e);
-    const n = e >> 3;
     return {
       frame: tlb.frame(e),
       allowed: (perm >>> PERM_ALLOWED_SHIFT) & 0x1ff,
       dirty: (perm & PERM_DIRTY) !== 0,
-      global: tlb.global[n] === 1,
-      pageShift: tlb.pageShift[n],
-      pcid: tlb.pcid[n],
+      global: tlb.isGlobal(e),
+      pageShift: tlb.pageShift(e),
+      pcid: tlb.pcid(e),
     };
   }
 

@@ -11,8 +11,9 @@
 //               entries move between ways: the total is the sum
 //   +6,+7       guest-physical frame address, low and high halves
 // An entry is named by the index of its first word (a multiple of 8).
-// Fields the hit path never reads (PCID, global flag, page size) live in
-// side arrays indexed by entry number (word index / 8).
+// Fields the hit path never reads live in a side word per entry, `meta`
+// (indexed by entry number, word index / 8): page shift | PCID << 8 |
+// global << 20.
 //
 // A context number stands for one (PCID, flush generation) pair, or for
 // "global". Flushing a PCID hands it a fresh context number, so every entry
@@ -52,6 +53,7 @@ const W_FRAME_LO = 6;
 const W_FRAME_HI = 7;
 
 const TWO_32 = 4294967296;
+const META_GLOBAL = 1 << 20;
 
 export class Tlb {
   readonly name: string;
@@ -66,9 +68,7 @@ export class Tlb {
   readonly words: Int32Array;
   /** Float64 view of `words`, for the hit counters. */
   readonly words64: Float64Array;
-  readonly pageShift: Uint8Array;
-  readonly pcid: Uint16Array;
-  readonly global: Uint8Array;
+  readonly meta: Int32Array;
   /** Per set, the way evicted last. */
   private readonly victim: Uint8Array;
   /** Some entry may come from a page larger than 4 KiB (INVLPG must search). */
@@ -90,9 +90,7 @@ export class Tlb {
     const buffer = new ArrayBuffer(geometry.entries * ENTRY_WORDS * 4);
     this.words = new Int32Array(buffer);
     this.words64 = new Float64Array(buffer);
-    this.pageShift = new Uint8Array(this.entries);
-    this.pcid = new Uint16Array(this.entries);
-    this.global = new Uint8Array(this.entries);
+    this.meta = new Int32Array(this.entries);
     this.victim = new Uint8Array(this.setMask + 1);
     for (let e = 0; e < this.entries * ENTRY_WORDS; e += ENTRY_WORDS) this.words[e + W_KEY] = EMPTY_KEY;
   }
@@ -113,6 +111,18 @@ export class Tlb {
       }
     }
     return -1;
+  }
+
+  pageShift(e: number): number {
+    return this.meta[e >> 3] & 0xff;
+  }
+
+  pcid(e: number): number {
+    return (this.meta[e >> 3] >>> 8) & 0xfff;
+  }
+
+  isGlobal(e: number): boolean {
+    return (this.meta[e >> 3] & META_GLOBAL) !== 0;
   }
 
   key(e: number): number {
@@ -164,17 +174,9 @@ export class Tlb {
     t = w[a + 7];
     w[a + 7] = w[b + 7];
     w[b + 7] = t;
-    const na = a >> 3;
-    const nb = b >> 3;
-    t = this.pageShift[na];
-    this.pageShift[na] = this.pageShift[nb];
-    this.pageShift[nb] = t;
-    t = this.pcid[na];
-    this.pcid[na] = this.pcid[nb];
-    this.pcid[nb] = t;
-    t = this.global[na];
-    this.global[na] = this.global[nb];
-    this.global[nb] = t;
+    t = this.meta[a >> 3];
+    this.meta[a >> 3] = this.meta[b >> 3];
+    this.meta[b >> 3] = t;
   }
 
   /** Counts a hit found by the slow path (the hit path counts inline). */
@@ -215,17 +217,23 @@ export class Tlb {
   ): number {
     const w = this.words;
     const e = this.setStart(tag);
-    if (victim !== e) this.swapEntries(e, victim);
+    if (victim !== e) {
+      // The displaced first-way entry moves to the victim's place.
+      w[victim] = w[e];
+      w[victim + 1] = w[e + 1];
+      w[victim + 2] = w[e + 2];
+      w[victim + 3] = w[e + 3];
+      w[victim + 6] = w[e + 6];
+      w[victim + 7] = w[e + 7];
+      this.meta[victim >> 3] = this.meta[e >> 3];
+    }
     w[e + W_TAG] = tag;
     w[e + W_KEY] = key;
     w[e + W_PERM] = perm;
     w[e + W_RAM] = ramOffset;
     w[e + W_FRAME_LO] = frameLo;
     w[e + W_FRAME_HI] = frameHi;
-    const n = e >> 3;
-    this.pageShift[n] = pageShift;
-    this.pcid[n] = pcid;
-    this.global[n] = global ? 1 : 0;
+    this.meta[e >> 3] = pageShift | (pcid << 8) | (global ? META_GLOBAL : 0);
     if (pageShift > 12) this.hasLargePages = true;
     return e;
   }
@@ -252,7 +260,7 @@ export class Tlb {
     }
     if (!this.hasLargePages) return;
     for (let n = 0; n < this.entries; n++) {
-      const shift = this.pageShift[n] - 12;
+      const shift = (this.meta[n] & 0xff) - 12;
       const e = n * ENTRY_WORDS;
       const k = w[e + W_KEY];
       if (shift <= 0 || k === EMPTY_KEY) continue;

@@ -95,9 +95,7 @@ export class PageWalker {
   readonly traceHi = new Int32Array(MAX_LEVELS);
 
   // Outcome of the last walk.
-  /** Physical address of the 4 KiB frame holding the linear address. */
-  frame = 0;
-  /** The same, as int32 halves. */
+  /** Physical address of the 4 KiB frame holding the linear address, as int32 halves. */
   frameLo = 0;
   frameHi = 0;
   /** log2 of the page size: 12, 21, 22 or 30. */
@@ -132,6 +130,11 @@ export class PageWalker {
     const pse36Bits = Math.min(8, highBits);
     this.reserved4MiB = (1 << 21) | ((0xff & ~((1 << pse36Bits) - 1)) << 13);
     this.rightsTable = buildRightsTable({ wp: false, smep: false, smap: false });
+  }
+
+  /** Physical address of the 4 KiB frame holding the linear address. */
+  get frame(): number {
+    return this.frameHi * TWO_32 + (this.frameLo >>> 0);
   }
 
   /** Rebuilds the rights table after CR0.WP, CR4.SMEP or CR4.SMAP changed. */
@@ -181,7 +184,6 @@ export class PageWalker {
       case MODE_NONE:
         this.frameLo = lo & ~0xfff;
         this.frameHi = 0;
-        this.frame = this.frameLo >>> 0;
         this.pageShift = 12;
         this.allowed = ALL_CLASSES;
         this.rights = RIGHT_USER | RIGHT_WRITABLE;
@@ -273,7 +275,6 @@ export class PageWalker {
     const frameHi = entryHi & addressHigh;
     this.frameLo = frameLo;
     this.frameHi = frameHi;
-    this.frame = frameHi * TWO_32 + (frameLo >>> 0);
     this.pageShift = pageShift;
     this.allowed = decision & ALL_CLASSES;
     this.rights = rights;
@@ -426,7 +427,6 @@ export class PageWalker {
     this.pageShift = pageShift;
     this.frameLo = frameLo;
     this.frameHi = frameHi;
-    this.frame = frameHi * TWO_32 + (frameLo >>> 0);
     this.denial = DENY_NONE;
     return true;
   }
