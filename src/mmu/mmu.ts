@@ -348,24 +348,27 @@ export class Mmu {
     }
   }
 
-  // An access that crosses into the next page translates both pages before it
-  // touches either, so a fault on the second page reports the second page's
-  // address and a faulting write writes nothing.
-  private crossFrame = 0;
-  private crossRamOffset = 0;
-  private crossNotRam = false;
+  // An access that crosses into the next page translates both pages, first
+  // then second, before it touches either: a fault on the second page
+  // reports the second page's address, and a faulting write writes nothing.
+  // Each page's frame is kept here, since a later lookup may move its entry.
+  private firstFrame = 0;
+  private firstRamOffset = 0;
+  private firstNotRam = false;
+  private secondFrame = 0;
+  private secondRamOffset = 0;
+  private secondNotRam = false;
 
   private readCrossing(tlb: Tlb, lo: number, hi: number, cls: number, size: number): number {
-    if (!this.translateSecondPage(tlb, lo, hi, cls)) return 0;
-    const first = this.lookup(tlb, lo, hi, cls);
-    if (first < 0) return 0;
+    if (!this.translatePages(tlb, lo, hi, cls)) return 0;
     let low = 0;
     let high = 0;
     for (let n = 0; n < size; n++) {
       const offset = (lo & PAGE_MASK) + n;
       const byte =
-        offset < 4096 ? this.physicalByte(tlb.frame(first), tlb.ramOffset(first), (tlb.perm(first) & PERM_NOT_RAM) !== 0, offset)
-          : this.physicalByte(this.crossFrame, this.crossRamOffset, this.crossNotRam, offset - 4096);
+        offset < 4096
+          ? this.physicalByte(this.firstFrame, this.firstRamOffset, this.firstNotRam, offset)
+          : this.physicalByte(this.secondFrame, this.secondRamOffset, this.secondNotRam, offset - 4096);
       if (n < 4) low |= byte << (8 * n);
       else high |= byte << (8 * (n - 4));
     }
@@ -374,35 +377,29 @@ export class Mmu {
   }
 
   private writeCrossing(lo: number, hi: number, cls: number, size: number, value: number, valueHigh: number): void {
-    const tlb = this.dtlb;
-    if (!this.translateSecondPage(tlb, lo, hi, cls)) return;
-    const first = this.lookup(tlb, lo, hi, cls);
-    if (first < 0) return;
+    if (!this.translatePages(this.dtlb, lo, hi, cls)) return;
     for (let n = 0; n < size; n++) {
       const offset = (lo & PAGE_MASK) + n;
       const byte = (n < 4 ? value >>> (8 * n) : valueHigh >>> (8 * (n - 4))) & 0xff;
-      if (offset < 4096) {
-        this.storePhysicalByte(tlb.frame(first), tlb.ramOffset(first), (tlb.perm(first) & PERM_NOT_RAM) !== 0, offset, byte);
-      } else {
-        this.storePhysicalByte(this.crossFrame, this.crossRamOffset, this.crossNotRam, offset - 4096, byte);
-      }
+      if (offset < 4096) this.storePhysicalByte(this.firstFrame, this.firstRamOffset, this.firstNotRam, offset, byte);
+      else this.storePhysicalByte(this.secondFrame, this.secondRamOffset, this.secondNotRam, offset - 4096, byte);
     }
   }
 
-  /**
-   * Translates the first page (so that its fault, if any, is the one
-   * reported) and then the page after hi:lo, remembering the second frame in
-   * the cross* fields (the first page's lookup after it may evict it).
-   */
-  private translateSecondPage(tlb: Tlb, lo: number, hi: number, cls: number): boolean {
-    if (this.lookup(tlb, lo, hi, cls) < 0) return false;
+  /** Translates the page of hi:lo and the page after it, in that order. */
+  private translatePages(tlb: Tlb, lo: number, hi: number, cls: number): boolean {
+    const first = this.lookup(tlb, lo, hi, cls);
+    if (first < 0) return false;
+    this.firstFrame = tlb.frame(first);
+    this.firstRamOffset = tlb.ramOffset(first);
+    this.firstNotRam = (tlb.perm(first) & PERM_NOT_RAM) !== 0;
     const nextLo = ((lo & ~PAGE_MASK) + 0x1000) | 0;
     const nextHi = nextLo === 0 && !this.wrap32 ? (hi + 1) | 0 : hi;
     const second = this.lookup(tlb, nextLo, nextHi, cls);
     if (second < 0) return false;
-    this.crossFrame = tlb.frame(second);
-    this.crossRamOffset = tlb.ramOffset(second);
-    this.crossNotRam = (tlb.perm(second) & PERM_NOT_RAM) !== 0;
+    this.secondFrame = tlb.frame(second);
+    this.secondRamOffset = tlb.ramOffset(second);
+    this.secondNotRam = (tlb.perm(second) & PERM_NOT_RAM) !== 0;
     return true;
   }
 

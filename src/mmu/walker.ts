@@ -4,8 +4,9 @@
 // access rights of the whole walk (rights.ts).
 //
 // A walk never allocates and never throws. It leaves its outcome in fields
-// (frame, allowed classes, dirty, global, or an error code) and a trace of
-// every entry it read, which explain.ts turns into words. With `commit` it
+// (frame, allowed classes, dirty, global, or an error code); a walk without
+// `commit` (explainWalk's) also leaves a trace of every entry it read, which
+// explain.ts turns into words. With `commit` it
 // sets Accessed flags in each entry it used and Dirty in the leaf on a write,
 // in guest memory, as the processor does (SDM 4.8); a walk that faults leaves
 // the leaf untouched while the entries above it keep the A flags it set.
@@ -52,7 +53,7 @@ export class PageWalker {
   readonly maxPhysAddrBits: number;
   readonly gigabytePages: boolean;
 
-  // Control state, set by the MMU through `configure`.
+  // Control state, kept in step with the control registers by the MMU.
   mode = MODE_NONE;
   cr3Lo = 0;
   cr3Hi = 0;
