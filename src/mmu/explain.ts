@@ -106,7 +106,7 @@ export function explainWalk(mmu: Mmu, lo: number, hi: number, cls: number, cpl?:
       tableAddress: entryAddress - w.traceIndex[d] * width,
       entryAddress,
       entry: is32 ? hex8(entryLo) : hex64(entryHi, entryLo),
-      flags: decodeFlags(entryLo, entryHi, level, is32, isLast),
+      flags: decodeFlags(entryLo, entryHi, level, is32, isLast, fromRegister),
       fromRegister,
       checks,
     });
@@ -234,9 +234,16 @@ function bitList(mask: number, base: number): string {
   return bits.length === 1 ? `bit ${bits[0]}` : `bits ${bits.join(",")}`;
 }
 
-function decodeFlags(lo: number, hi: number, level: number, is32: boolean, leaf: boolean): string[] {
-  const flags: string[] = [];
-  if (lo & 1) flags.push("P");
+function decodeFlags(lo: number, hi: number, level: number, is32: boolean, leaf: boolean, pdpteRegister: boolean): string[] {
+  // With P=0 the other bits are the operating system's (SDM 4.3, 4.4.2, 4.5.4).
+  if ((lo & 1) === 0) return ["not present"];
+  const flags: string[] = ["P"];
+  if (pdpteRegister) {
+    // SDM 4.4.1: a PAE PDPTE has no R/W, U/S, A or XD bits.
+    if (lo & 8) flags.push("PWT");
+    if (lo & 0x10) flags.push("PCD");
+    return flags;
+  }
   flags.push(lo & 2 ? "RW" : "RO");
   flags.push(lo & 4 ? "US" : "S");
   if (lo & 8) flags.push("PWT");
