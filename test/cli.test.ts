@@ -25,6 +25,8 @@ describe("cr3 command line", () => {
     // Global entries survive the CR3 write; the new space lacks the user page.
     expect(text).toContain("kernel read after the switch: TLB hit, no walk");
     expect(text).toContain("#PF read at 0x400010 from CPL3: PML4E (PML4[0] at 0x180000) = 0x0 is not present (P=0)");
+    // MMIO through the MMU: 14 character cells written to the VGA text buffer.
+    expect(text).toContain('the screen\'s first line now reads "Hello from cr3"; the\n   14 writes went to the device, none to the RAM beneath it.');
   });
 
   it("prints help and version", () => {

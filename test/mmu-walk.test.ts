@@ -8,7 +8,7 @@
 // rules and the page tables each case builds.
 
 import { describe, expect, it } from "vitest";
-import { VGA_TEXT_BASE, VGA_TEXT_SIZE, VgaTextBuffer } from "../src/devices/vga-text.ts";
+import { VGA_TEXT_BASE } from "../src/devices/vga-text.ts";
 import { PhysicalBus } from "../src/machine/bus.ts";
 import { machineConfig, type MachineConfig } from "../src/machine/config.ts";
 import { createMachineMemory } from "../src/machine/memory.ts";
@@ -970,9 +970,9 @@ describe("accesses that cross a page boundary", () => {
 
 describe("MMIO and unbacked memory through the MMU", () => {
   it("writes to a linear page mapped to the VGA text window land in the device, not in RAM", () => {
-    const { mmu, bus, ram, pt } = machine("4level");
-    const vga = new VgaTextBuffer();
-    bus.mapMmio(VGA_TEXT_BASE, VGA_TEXT_SIZE, vga);
+    // The standard machine maps the VGA text buffer at 0xB8000.
+    const { mmu, bus, ram, pt, vga } = machine("4level");
+    expect(bus.describe(VGA_TEXT_BASE)).toBe("MMIO vga-text (+0x0)");
     const va = 0xffff_8000_000b_8000n;
     pt.map(va, VGA_TEXT_BASE);
     enablePaging(mmu, pt);

@@ -9,7 +9,7 @@ import { CR0_PE, CR0_PG, CR0_WP, CR4_PAE, CR4_PGE, EFER_LME, EFER_NXE } from "..
 import { G, P, PageTableBuilder, RW, US, halves } from "../mmu/page-table-builder.ts";
 
 export function runDemo(write: (line: string) => void): void {
-  const { mmu, bus } = createMachineMemory({ ramBytes: 16 * 1024 * 1024 });
+  const { mmu, bus, vga } = createMachineMemory({ ramBytes: 16 * 1024 * 1024 });
   const space = new PageTableBuilder(bus, "4level", 0x100000);
   space.map(0x400000, 0x800000, { flags: P | RW | US });
   space.map(0x401000, 0x801000, { flags: P | US });
@@ -58,6 +58,16 @@ export function runDemo(write: (line: string) => void): void {
   mmu.read32(0x400010, 0, USER_READ);
   write(`   ${mmu.faultPending ? mmu.explainWalk(0x400010, 0, USER_READ, 3).summary : "user page still mapped"}\n`);
   mmu.clearFault();
+
+  write("5. MMIO: the kernel maps the VGA text buffer (physical 0xB8000) at");
+  write("   0xffffffff800b8000 and writes characters through the MMU:");
+  other.map(0xffffffff800b8000n, 0xb8000, { flags: P | RW | G });
+  const [vlo, vhi] = halves(0xffffffff800b8000n);
+  const text = "Hello from cr3";
+  for (let i = 0; i < text.length; i++) mmu.write16((vlo + 2 * i) | 0, vhi, SUPERVISOR_WRITE, 0x1f00 | text.charCodeAt(i));
+  const ramBeneath = bus.ram.u8.subarray(0xb8000, 0xb8000 + 2 * text.length).some((b) => b !== 0);
+  write(`   the screen's first line now reads "${vga.toText().split("\n")[0]}"; the`);
+  write(`   ${bus.mmioWrites} writes went to the device, ${ramBeneath ? "but some reached" : "none to"} the RAM beneath it.\n`);
 
   const s = mmu.stats();
   write("Counters:");
