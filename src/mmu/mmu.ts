@@ -600,7 +600,8 @@ export class Mmu {
   }
 
   /**
-   * MOV to CR0. EFER.LMA follows CR0.PG while EFER.LME=1 (SDM 10.8.5). Returns
+   * MOV to CR0. EFER.LMA follows CR0.PG while EFER.LME=1 (SDM Vol. 3A,
+   * "Initializing IA-32e Mode"). Returns
    * false, changing nothing, if entering PAE paging fails to load the PDPTEs.
    */
   setCr0(value: number): boolean {
@@ -627,8 +628,8 @@ export class Mmu {
     if (!this.reloadPdptesIfNeeded(this.cr0, value, this.efer, (changed & pdpteBits) !== 0)) return false;
     this.cr4 = value | 0;
     // SDM 4.10.4.1: PGE changes and PCIDE 1 -> 0 flush everything; PAE and
-    // SMEP 0 -> 1 flush the current PCID. cr3 also flushes when the other
-    // bits that shape the cached rights change.
+    // SMEP 0 -> 1 flush the current PCID. This MMU flushes everything on any
+    // of these and on the other bits its cached rights were resolved with.
     const flushBits = CR4_PGE | CR4_PAE | CR4_PSE | CR4_SMEP | CR4_SMAP | CR4_PKE | CR4_LA57;
     const pcidOff = (changed & CR4_PCIDE) !== 0 && (value & CR4_PCIDE) === 0;
     if ((changed & flushBits) !== 0 || pcidOff) {
