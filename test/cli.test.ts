@@ -43,6 +43,12 @@ describe("cr3 command line", () => {
     expect(r.stdout).toBe("");
   });
 
+  it("ends quietly when the reader closes the pipe early", () => {
+    const r = spawnSync("sh", ["-c", `"${process.execPath}" --import tsx src/cli/main.ts | head -1`], { encoding: "utf8" });
+    expect(r.stdout).toMatch(/^cr3 \d/);
+    expect(r.stderr).toBe("");
+  });
+
   it("refuses a kernel in one line, without a stack trace, until the CPU exists", () => {
     const r = cr3("kernel.elf");
     expect(r.status).toBe(2);

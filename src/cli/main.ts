@@ -42,4 +42,10 @@ export function main(argv: readonly string[]): number {
   return 0;
 }
 
+// A reader that stops early (`cr3 | head`) closes the pipe: end quietly.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(0);
+  throw error;
+});
+
 process.exitCode = main(process.argv.slice(2));
