@@ -1,0 +1,159 @@
+// The one place that says how test ROMs are built and run under QEMU: the
+// build script, the golden recorder and the tests all use it.
+
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const ROM_SOURCE_DIR = "test-roms";
+export const RUNTIME_DIR = "test-roms/runtime";
+export const IMAGE_DIR = "test-roms/images";
+export const GOLDEN_DIR = "test-roms/golden";
+/** Folders of test-roms/ that are not ROMs. */
+const NOT_ROMS = new Set(["runtime", "images", "golden"]);
+
+export const CFLAGS = [
+  "-m64",
+  "-std=gnu11",
+  "-O2",
+  "-g0",
+  "-ffreestanding",
+  "-fno-pic",
+  "-fno-pie",
+  "-mno-red-zone",
+  "-mno-sse",
+  "-mno-mmx",
+  "-mno-80387",
+  "-mgeneral-regs-only",
+  "-fno-stack-protector",
+  "-fno-asynchronous-unwind-tables",
+  "-fno-builtin",
+  "-nostdinc",
+  "-Wall",
+  "-Wextra",
+  "-Werror",
+];
+export const LDFLAGS = ["-m", "elf_x86_64", "-nostdlib", "--build-id=none", "-z", "max-page-size=0x1000", "-z", "noexecstack"];
+
+/** The QEMU command line every golden is recorded with (issue: one fixed command line). */
+export const QEMU = "qemu-system-x86_64";
+export const QEMU_ARGS = [
+  "-accel", "tcg",
+  "-cpu", "max",
+  "-m", "256",
+  "-nodefaults",
+  "-nographic",
+  "-no-reboot",
+  "-serial", "stdio",
+  "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+];
+/** Every ROM's output starts with this; SeaBIOS's banner comes before it. */
+export const FIRST_LINE_PREFIX = "cr3-rom ";
+export const QEMU_TIMEOUT_MS = 60_000;
+
+/** The ROMs: every folder of test-roms/ but runtime, images and golden, sorted. */
+export function romNames(sourceDir = ROM_SOURCE_DIR): string[] {
+  return readdirSync(sourceDir)
+    .filter((name) => !NOT_ROMS.has(name) && statSync(join(sourceDir, name)).isDirectory())
+    .sort();
+}
+
+function sourcesIn(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".c") || f.endsWith(".S"))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+export function hasTool(tool: string): boolean {
+  return spawnSync(tool, ["--version"], { stdio: "ignore" }).status === 0;
+}
+
+export const BUILD_TOOLS = ["gcc", "ld", "objcopy"];
+
+/**
+ * Builds ROM `name` into `outDir/<name>.elf` (ELF32, as QEMU's multiboot
+ * loader wants). Paths are relative to the repository root, which must be
+ * the working directory: object files record their source's path.
+ */
+export function buildRom(name: string, outDir: string, sourceDir = ROM_SOURCE_DIR): string {
+  const runtime = join(sourceDir, "runtime");
+  const sources = [...sourcesIn(runtime), ...sourcesIn(join(sourceDir, name))];
+  const work = mkdtempSync(join(tmpdir(), `cr3-rom-${name}-`));
+  try {
+    const objects = sources.map((source, i) => {
+      const object = join(work, `${String(i).padStart(3, "0")}.o`);
+      const flags = source.endsWith(".S") ? ["-m64", `-I${runtime}`] : [...CFLAGS, `-I${runtime}`];
+      execFileSync("gcc", [...flags, "-c", source, "-o", object], { stdio: ["ignore", "inherit", "inherit"] });
+      return object;
+    });
+    const elf64 = join(work, `${name}.elf64`);
+    execFileSync("ld", [...LDFLAGS, "-T", join(runtime, "linker.ld"), "-o", elf64, ...objects], {
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    mkdirSync(outDir, { recursive: true });
+    const image = join(outDir, `${name}.elf`);
+    execFileSync("objcopy", ["-O", "elf32-i386", elf64, image], { stdio: ["ignore", "inherit", "inherit"] });
+    return image;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+export interface QemuRun {
+  /** Serial output from the ROM's first line on (SeaBIOS's banner removed). */
+  output: string;
+  /** QEMU's exit status: (value << 1) | 1 for a write of value to isa-debug-exit. */
+  status: number | null;
+  timedOut: boolean;
+}
+
+export function runUnderQemu(image: string): QemuRun {
+  const run = spawnSync(QEMU, [...QEMU_ARGS, "-kernel", image], {
+    encoding: "latin1",
+    timeout: QEMU_TIMEOUT_MS,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const raw = run.stdout ?? "";
+  // SeaBIOS's banner ends without a newline ("Booting from ROM.."), so the
+  // ROM's first line may start mid-line.
+  const start = raw.indexOf(FIRST_LINE_PREFIX);
+  return {
+    output: start >= 0 ? raw.slice(start) : raw,
+    status: run.status,
+    timedOut: run.error !== undefined && (run.error as NodeJS.ErrnoException).code === "ETIMEDOUT",
+  };
+}
+
+export function qemuVersion(): string {
+  return execFileSync(QEMU, ["--version"], { encoding: "utf8" }).split("\n")[0].trim();
+}
+
+/** A golden file: a header of '#' lines (QEMU version, command, exit status), then the output. */
+export function formatGolden(name: string, run: QemuRun, version: string): string {
+  return [
+    `# golden output of ${IMAGE_DIR}/${name}.elf, recorded by npm run golden`,
+    `# ${version}`,
+    `# ${QEMU} ${QEMU_ARGS.join(" ")} -kernel ${IMAGE_DIR}/${name}.elf`,
+    `# exit status: ${run.status}`,
+    run.output,
+  ].join("\n");
+}
+
+export interface Golden {
+  exitStatus: number;
+  output: string;
+}
+
+export function parseGolden(text: string): Golden {
+  const lines = text.split("\n");
+  let headerLines = 0;
+  let exitStatus = NaN;
+  while (headerLines < lines.length && lines[headerLines].startsWith("# ")) {
+    const m = /^# exit status: (\d+)$/.exec(lines[headerLines]);
+    if (m) exitStatus = Number(m[1]);
+    headerLines++;
+  }
+  return { exitStatus, output: lines.slice(headerLines).join("\n") };
+}
