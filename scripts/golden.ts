@@ -5,7 +5,7 @@
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { GOLDEN_DIR, IMAGE_DIR, QEMU, formatGolden, hasTool, qemuVersion, romNames, runUnderQemu } from "./rom-tools.ts";
+import { GOLDEN_DIR, QEMU, formatGolden, hasTool, qemuVersion, romNames, runUnderQemu } from "./rom-tools.ts";
 
 if (!hasTool(QEMU)) {
   console.error(`golden: ${QEMU} not found (Debian: apt-get install qemu-system-x86)`);
@@ -15,7 +15,7 @@ const version = qemuVersion();
 const only = process.argv.slice(2);
 mkdirSync(GOLDEN_DIR, { recursive: true });
 for (const name of only.length > 0 ? only : romNames()) {
-  const run = runUnderQemu(join(IMAGE_DIR, `${name}.elf`));
+  const run = runUnderQemu(name);
   if (run.timedOut) {
     console.error(`golden: ${name} did not finish under QEMU`);
     process.exit(1);

@@ -2,7 +2,7 @@
 // build script, the golden recorder and the tests all use it.
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -101,6 +101,21 @@ export function buildRom(name: string, outDir: string, sourceDir = ROM_SOURCE_DI
   }
 }
 
+/**
+ * Extra QEMU arguments a ROM needs (e.g. `-vga std` for the MMIO ROM),
+ * from test-roms/<rom>/qemu-args: whitespace-separated, added to the fixed
+ * command line before -kernel.
+ */
+export function extraQemuArgs(name: string, sourceDir = ROM_SOURCE_DIR): string[] {
+  const file = join(sourceDir, name, "qemu-args");
+  return existsSync(file) ? readFileSync(file, "utf8").trim().split(/\s+/).filter((a) => a.length > 0) : [];
+}
+
+/** The full QEMU command line for ROM `name`'s image. */
+export function qemuCommand(name: string, image = join(IMAGE_DIR, `${name}.elf`)): string[] {
+  return [...QEMU_ARGS, ...extraQemuArgs(name), "-kernel", image];
+}
+
 export interface QemuRun {
   /** Serial output from the ROM's first line on (SeaBIOS's banner removed). */
   output: string;
@@ -109,8 +124,8 @@ export interface QemuRun {
   timedOut: boolean;
 }
 
-export function runUnderQemu(image: string): QemuRun {
-  const run = spawnSync(QEMU, [...QEMU_ARGS, "-kernel", image], {
+export function runUnderQemu(name: string, image = join(IMAGE_DIR, `${name}.elf`)): QemuRun {
+  const run = spawnSync(QEMU, qemuCommand(name, image), {
     encoding: "latin1",
     timeout: QEMU_TIMEOUT_MS,
     stdio: ["ignore", "pipe", "pipe"],
@@ -135,7 +150,7 @@ export function formatGolden(name: string, run: QemuRun, version: string): strin
   return [
     `# golden output of ${IMAGE_DIR}/${name}.elf, recorded by npm run golden`,
     `# ${version}`,
-    `# ${QEMU} ${QEMU_ARGS.join(" ")} -kernel ${IMAGE_DIR}/${name}.elf`,
+    `# ${QEMU} ${qemuCommand(name).join(" ")}`,
     `# exit status: ${run.status}`,
     run.output,
   ].join("\n");

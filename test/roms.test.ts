@@ -60,7 +60,7 @@ describe("test ROMs", () => {
     it.skipIf(!inCi && !haveQemu)(`${rom}: live QEMU reproduces the golden`, () => {
       expect(haveQemu, `CI must install ${QEMU}`).toBe(true);
       const golden = parseGolden(readFileSync(join(GOLDEN_DIR, `${rom}.txt`), "latin1"));
-      const run = runUnderQemu(join(IMAGE_DIR, `${rom}.elf`));
+      const run = runUnderQemu(rom);
       expect(run.timedOut, `${rom} did not finish under QEMU`).toBe(false);
       // Line by line, so a mismatch names the case.
       expect(run.output.split("\n")).toEqual(golden.output.split("\n"));
