@@ -78,18 +78,23 @@ export const BUILD_TOOLS = ["gcc", "ld", "objcopy"];
  * the working directory: object files record their source's path.
  */
 export function buildRom(name: string, outDir: string, sourceDir = ROM_SOURCE_DIR): string {
+  // A ROM folder with a file named "standalone" brings its own entry code and
+  // linker.ld (e.g. to stay in 32-bit protected mode) and skips the runtime.
+  const romDir = join(sourceDir, name);
+  const standalone = existsSync(join(romDir, "standalone"));
   const runtime = join(sourceDir, "runtime");
-  const sources = [...sourcesIn(runtime), ...sourcesIn(join(sourceDir, name))];
+  const sources = standalone ? sourcesIn(romDir) : [...sourcesIn(runtime), ...sourcesIn(romDir)];
+  const include = standalone ? romDir : runtime;
   const work = mkdtempSync(join(tmpdir(), `cr3-rom-${name}-`));
   try {
     const objects = sources.map((source, i) => {
       const object = join(work, `${String(i).padStart(3, "0")}.o`);
-      const flags = source.endsWith(".S") ? ["-m64", `-I${runtime}`] : [...CFLAGS, `-I${runtime}`];
+      const flags = source.endsWith(".S") ? ["-m64", `-I${include}`] : [...CFLAGS, `-I${include}`];
       execFileSync("gcc", [...flags, "-c", source, "-o", object], { stdio: ["ignore", "inherit", "inherit"] });
       return object;
     });
     const elf64 = join(work, `${name}.elf64`);
-    execFileSync("ld", [...LDFLAGS, "-T", join(runtime, "linker.ld"), "-o", elf64, ...objects], {
+    execFileSync("ld", [...LDFLAGS, "-T", join(include, "linker.ld"), "-o", elf64, ...objects], {
       stdio: ["ignore", "inherit", "inherit"],
     });
     mkdirSync(outDir, { recursive: true });
