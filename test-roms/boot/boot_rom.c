@@ -3,6 +3,7 @@
 
 #define MB_BOOT_MAGIC   0x2BADB002
 #define MBI_MEM         (1u << 0)       /* mem_lower / mem_upper valid */
+#define MBI_CMDLINE     (1u << 2)       /* cmdline valid */
 #define MBI_MMAP        (1u << 6)       /* mmap_addr / mmap_length valid */
 
 /* Multiboot information structure (Multiboot 0.6.96, section 3.3). */
@@ -44,6 +45,25 @@ static void user_write(void *arg)
     user_cell = *(const uint64_t *)arg;
 }
 
+/* The command line as a quoted string (QEMU puts the -kernel path there; the
+ * ROMs are always run as -kernel test-roms/images/boot.elf). Bytes outside
+ * printable ASCII, '"' and '\\' are escaped; at most 256 bytes. */
+static void put_cmdline(const char *s)
+{
+    rom_puts("multiboot cmdline: \"");
+    unsigned n = 0;
+    for (; s[n] && n < 256; n++) {
+        unsigned char c = (unsigned char)s[n];
+        if (c == '"' || c == '\\')
+            rom_printf("\\%c", c);
+        else if (c < 0x20 || c > 0x7e)
+            rom_printf("\\x%02x", c);
+        else
+            rom_putc((char)c);
+    }
+    rom_printf("\"%s\n", s[n] ? " (truncated)" : "");
+}
+
 static void check_multiboot(uint32_t magic, const struct mb_info *mbi)
 {
     rom_printf("multiboot magic: 0x%08x %s\n", magic, rom_verdict(magic == MB_BOOT_MAGIC));
@@ -51,6 +71,10 @@ static void check_multiboot(uint32_t magic, const struct mb_info *mbi)
         return;
     rom_printf("multiboot flags: 0x%08x mem=%u mmap=%u\n", mbi->flags,
                (mbi->flags & MBI_MEM) ? 1 : 0, (mbi->flags & MBI_MMAP) ? 1 : 0);
+    if (mbi->flags & MBI_CMDLINE)
+        put_cmdline((const char *)(uintptr_t)mbi->cmdline);
+    else
+        rom_printf("multiboot cmdline: %s (flag clear)\n", rom_verdict(0));
     if (mbi->flags & MBI_MEM)
         rom_printf("multiboot mem_lower=%u KiB mem_upper=%u KiB\n", mbi->mem_lower, mbi->mem_upper);
     else
