@@ -10,8 +10,8 @@ export const ROM_SOURCE_DIR = "test-roms";
 export const RUNTIME_DIR = "test-roms/runtime";
 export const IMAGE_DIR = "test-roms/images";
 export const GOLDEN_DIR = "test-roms/golden";
-/** Folders of test-roms/ that are not ROMs. */
-const NOT_ROMS = new Set(["runtime", "images", "golden"]);
+/** Folders of test-roms/ that are not ROMs (runtime32: shared by standalone 32-bit ROMs). */
+const NOT_ROMS = new Set(["runtime", "runtime32", "images", "golden"]);
 
 export const CFLAGS = [
   "-m64",
@@ -52,7 +52,7 @@ export const QEMU_ARGS = [
 export const FIRST_LINE_PREFIX = "cr3-rom ";
 export const QEMU_TIMEOUT_MS = 60_000;
 
-/** The ROMs: every folder of test-roms/ but runtime, images and golden, sorted. */
+/** The ROMs: every folder of test-roms/ but runtime, runtime32, images and golden, sorted. */
 export function romNames(sourceDir = ROM_SOURCE_DIR): string[] {
   return readdirSync(sourceDir)
     .filter((name) => !NOT_ROMS.has(name) && statSync(join(sourceDir, name)).isDirectory())
@@ -80,21 +80,35 @@ export const BUILD_TOOLS = ["gcc", "ld", "objcopy"];
 export function buildRom(name: string, outDir: string, sourceDir = ROM_SOURCE_DIR): string {
   // A ROM folder with a file named "standalone" brings its own entry code and
   // linker.ld (e.g. to stay in 32-bit protected mode) and skips the runtime.
+  // Each non-empty line of that file (but # comments) names a shared folder
+  // of test-roms/ (e.g. runtime32) whose sources are compiled in before the
+  // ROM's own and which is added to the include path after the ROM's folder.
   const romDir = join(sourceDir, name);
-  const standalone = existsSync(join(romDir, "standalone"));
+  const standaloneFile = join(romDir, "standalone");
+  const standalone = existsSync(standaloneFile);
   const runtime = join(sourceDir, "runtime");
-  const sources = standalone ? sourcesIn(romDir) : [...sourcesIn(runtime), ...sourcesIn(romDir)];
-  const include = standalone ? romDir : runtime;
+  const shared = standalone
+    ? readFileSync(standaloneFile, "utf8")
+        .split("\n")
+        .map((line) => line.trim())
+        .filter((line) => line.length > 0 && !line.startsWith("#"))
+        .map((folder) => join(sourceDir, folder))
+    : [];
+  const sources = standalone
+    ? [...shared.flatMap((dir) => sourcesIn(dir)), ...sourcesIn(romDir)]
+    : [...sourcesIn(runtime), ...sourcesIn(romDir)];
+  const includes = (standalone ? [romDir, ...shared] : [runtime]).map((dir) => `-I${dir}`);
+  const linkerScript = join(standalone ? romDir : runtime, "linker.ld");
   const work = mkdtempSync(join(tmpdir(), `cr3-rom-${name}-`));
   try {
     const objects = sources.map((source, i) => {
       const object = join(work, `${String(i).padStart(3, "0")}.o`);
-      const flags = source.endsWith(".S") ? ["-m64", `-I${include}`] : [...CFLAGS, `-I${include}`];
+      const flags = source.endsWith(".S") ? ["-m64", ...includes] : [...CFLAGS, ...includes];
       execFileSync("gcc", [...flags, "-c", source, "-o", object], { stdio: ["ignore", "inherit", "inherit"] });
       return object;
     });
     const elf64 = join(work, `${name}.elf64`);
-    execFileSync("ld", [...LDFLAGS, "-T", join(include, "linker.ld"), "-o", elf64, ...objects], {
+    execFileSync("ld", [...LDFLAGS, "-T", linkerScript, "-o", elf64, ...objects], {
       stdio: ["ignore", "inherit", "inherit"],
     });
     mkdirSync(outDir, { recursive: true });

@@ -5,39 +5,28 @@
  * pages (CR4.PGE), A/D flags in every level, CR0.WP and EFER.NXE toggling.
  *
  * Our own PML4 copies the boot identity map (PML4[0]) and adds a test region
- * at REGION (PML4[1]) of 4 KiB pages, REGION + n * 4 KiB = pt_a[n], set per
+ * at REGION (PML4[1]) of 4 KiB pages, REGION + n * 4 KiB = space_a.pt[n], set per
  * case. Every case starts from reset_space(): CR4.PGE off (that flushes every
  * TLB entry, global ones too: SDM 4.10.4.1), tables rebuilt with A/D clear,
  * frames refilled, CR3 reloaded. Only values the SDM guarantees whatever a
  * TLB kept are printed: a stale read is never shown.
  */
-#include "runtime.h"
+#include "paging.h"
 
-#define REGION      ((uint64_t)0x0000008000000000ULL)
-#define PAGE        ((uint64_t)0x1000)
-#define VA(n)       (REGION + (n) * PAGE)
+#define REGION      PG_REGION
+#define PAGE        PG_PAGE
+#define VA(n)       PG_VA(n)
 #define PF          14
 #define CR4_PGE     0x80ULL
 #define PTE_G       0x100ULL
 #define RWU         (PTE_P | PTE_RW | PTE_US)
 
-typedef volatile uint64_t table_t[512];
-
-static table_t pml4_a __attribute__((aligned(4096)));
-static table_t pdpt_a __attribute__((aligned(4096)));
-static table_t pd_a __attribute__((aligned(4096)));
-static table_t pt_a __attribute__((aligned(4096)));
-static table_t pml4_b __attribute__((aligned(4096)));
-static table_t pdpt_b __attribute__((aligned(4096)));
-static table_t pd_b __attribute__((aligned(4096)));
-static table_t pt_b __attribute__((aligned(4096)));
+static struct pg_space space_a, space_b;
 
 #define NFRAMES 8
 static volatile uint8_t frames[NFRAMES][4096] __attribute__((aligned(4096)));
 #define FRAME_PA(k) ((uint64_t)(uintptr_t)frames[k])
 
-static uint64_t boot_cr3;
-static uint64_t boot_pml4e;
 static unsigned have_pge;
 
 /* Byte i of frame k holds (k << 4) | (i & 15) before each case. */
@@ -55,90 +44,32 @@ static uint64_t pattern_q(unsigned k)
     return v;
 }
 
-static void clear_table(table_t t)
-{
-    for (unsigned i = 0; i < 512; i++)
-        t[i] = 0;
-}
-
-static uint64_t pa(table_t t) { return (uint64_t)(uintptr_t)t; }
-static void load_a(void) { write_cr3(pa(pml4_a)); }
+static void load_a(void) { pg_load(&space_a); }
 static void pge(int on) { write_cr4(on ? read_cr4() | CR4_PGE : read_cr4() & ~CR4_PGE); }
 
 static void reset_space(void)
 {
     pge(0);                             /* flushes global entries as well (SDM 4.10.4.1) */
-    write_cr3(boot_cr3);                /* never edit the live tables */
+    pg_boot();                          /* never edit the live tables */
     for (unsigned k = 0; k < NFRAMES; k++)
         for (unsigned i = 0; i < 4096; i++)
             frames[k][i] = pattern(k, i);
 
-    clear_table(pml4_a);
-    clear_table(pdpt_a);
-    clear_table(pd_a);
-    clear_table(pt_a);
-    pml4_a[0] = boot_pml4e;
-    pml4_a[1] = pa(pdpt_a) | PTE_FLAGS;
-    pdpt_a[0] = pa(pd_a) | PTE_FLAGS;
-    pd_a[0] = pa(pt_a) | PTE_FLAGS;
+    pg_build(&space_a);
 
     write_cr0(read_cr0() | CR0_WP);
     wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
     load_a();
 }
 
-/* A second address space B with the same identity map and its own region tables. */
-static void build_b(void)
-{
-    clear_table(pml4_b);
-    clear_table(pdpt_b);
-    clear_table(pd_b);
-    clear_table(pt_b);
-    pml4_b[0] = boot_pml4e;
-    pml4_b[1] = pa(pdpt_b) | PTE_FLAGS;
-    pdpt_b[0] = pa(pd_b) | PTE_FLAGS;
-    pd_b[0] = pa(pt_b) | PTE_FLAGS;
-}
-
 /* ---- accessors, run through rom_try (CPL0) or rom_try_user (CPL3) ---- */
 
-static struct acc {
-    uint64_t va;
-    uint64_t value;
-} acc;
-
-static void do_read2(void *p) { struct acc *a = p; uint16_t v; __asm__ volatile("movw (%1), %0" : "=r"(v) : "r"(a->va) : "memory"); a->value = v; }
-static void do_read4(void *p) { struct acc *a = p; uint32_t v; __asm__ volatile("movl (%1), %0" : "=r"(v) : "r"(a->va) : "memory"); a->value = v; }
-static void do_read8(void *p) { struct acc *a = p; uint64_t v; __asm__ volatile("movq (%1), %0" : "=r"(v) : "r"(a->va) : "memory"); a->value = v; }
-static void do_write2(void *p) { struct acc *a = p; __asm__ volatile("movw %0, (%1)" : : "r"((uint16_t)a->value), "r"(a->va) : "memory"); }
-static void do_write4(void *p) { struct acc *a = p; __asm__ volatile("movl %0, (%1)" : : "r"((uint32_t)a->value), "r"(a->va) : "memory"); }
-static void do_write8(void *p) { struct acc *a = p; __asm__ volatile("movq %0, (%1)" : : "r"(a->value), "r"(a->va) : "memory"); }
-static void do_exec(void *p) { struct acc *a = p; a->value = ((uint64_t (*)(void))(uintptr_t)a->va)(); }
-
-enum op { OP_R, OP_W, OP_X };
-
-static int access_n(int user, enum op op, unsigned size, uint64_t va, uint64_t value, struct rom_fault *f)
+static int access(int user, enum pg_op op, uint64_t va, uint64_t value, struct rom_fault *f)
 {
-    void (*fn)(void *);
-    if (op == OP_X)
-        fn = do_exec;
-    else if (op == OP_R)
-        fn = size == 2 ? do_read2 : size == 4 ? do_read4 : do_read8;
-    else
-        fn = size == 2 ? do_write2 : size == 4 ? do_write4 : do_write8;
-    acc.va = va;
-    acc.value = value;
-    return user ? rom_try_user(fn, &acc, f) : rom_try(fn, &acc, f);
-}
-
-static int access(int user, enum op op, uint64_t va, uint64_t value, struct rom_fault *f)
-{
-    return access_n(user, op, 8, va, value, f);
+    return pg_access(user, op, 8, va, value, f);
 }
 
 /* ---- reporting ---- */
-
-static unsigned bit(uint64_t e, uint64_t m) { return (e & m) ? 1 : 0; }
 
 static void print_fault(const struct rom_fault *f)
 {
@@ -146,25 +77,6 @@ static void print_fault(const struct rom_fault *f)
         rom_printf("#PF err=0x%lx cr2=+0x%lx", f->error, f->cr2 - REGION);
     else
         rom_printf("exception vector=%lu err=0x%lx", f->vector, f->error);
-}
-
-static void expect(int ok, const char *what)
-{
-    if (!ok)
-        rom_printf(" %s expected %s", rom_verdict(0), what);
-}
-
-/*
- * SDM 4.7 "Page-Fault Exceptions": RSVD=1 comes with P=1 ("bit 3 of the error
- * code can be set only if bit 0 is also set"). QEMU 7.2 reports RSVD without P;
- * accept both, print what happened and, when it differs, what the SDM gives.
- */
-static void judge_err(const struct rom_fault *f, uint64_t want)
-{
-    int rsvd_no_p = (want & 0x8) && f->error == (want & ~1ULL);
-    expect(f->vector == PF && (f->error == want || rsvd_no_p), "another error code");
-    if (f->vector == PF && rsvd_no_p)
-        rom_printf(" (SDM: err=0x%lx)", want);
 }
 
 #define OK (-1L)
@@ -218,26 +130,26 @@ static void case_fetch(const struct fetch_kind *k, unsigned split)
     uint64_t insn = VA(2) - split;
 
     reset_space();
-    pt_a[1] = FRAME_PA(1) | RWU;
-    pt_a[2] = FRAME_PA(2) | k->pte2;
+    space_a.pt[1] = FRAME_PA(1) | RWU;
+    space_a.pt[2] = FRAME_PA(2) | k->pte2;
     place_code_at(PAGE - split);
     load_a();
     int faulted = access(k->user, OP_X, insn, 0, &f);
     rom_printf("case fetch-split%u-%s: ", split, k->name);
     if (!faulted) {
-        rom_printf("ok rax=0x%lx", acc.value);
+        rom_printf("ok rax=0x%lx", pg_acc.value);
         if (k->err != OK)
-            expect(0, "#PF");
-        expect(acc.value == CODE_VALUE, "CODE_VALUE");
+            pg_expect(0, "#PF");
+        pg_expect(pg_acc.value == CODE_VALUE, "CODE_VALUE");
     } else {
         print_fault(&f);
         rom_printf(" rip=insn+%lu", f.rip - insn);
         if (k->err == OK) {
-            expect(0, "no fault");
+            pg_expect(0, "no fault");
         } else {
-            expect(f.vector == PF && f.error == (uint64_t)k->err, "another error code");
-            expect(f.cr2 == VA(2), "cr2 = the second page");
-            expect(f.rip == insn + (split < INSN_LEN ? 0 : INSN_LEN), "rip = the faulting instruction");
+            pg_expect(f.vector == PF && f.error == (uint64_t)k->err, "another error code");
+            pg_expect(f.cr2 == VA(2), "cr2 = the second page");
+            pg_expect(f.rip == insn + (split < INSN_LEN ? 0 : INSN_LEN), "rip = the faulting instruction");
         }
     }
     rom_putc('\n');
@@ -287,7 +199,7 @@ static uint64_t expected_mem(unsigned back, unsigned size)
     return v;
 }
 
-static void case_data(const struct data_kind *k, enum op op, unsigned size, unsigned back)
+static void case_data(const struct data_kind *k, enum pg_op op, unsigned size, unsigned back)
 {
     struct rom_fault f;
     const uint64_t va = VA(2) - back, wvalue = 0xc8c7c6c5c4c3c2c1ULL;
@@ -296,23 +208,23 @@ static void case_data(const struct data_kind *k, enum op op, unsigned size, unsi
     long err = !crosses ? OK : op == OP_W ? k->err_w : k->err_r;
 
     reset_space();
-    pt_a[1] = FRAME_PA(1) | RWU;
-    pt_a[2] = FRAME_PA(2) | k->pte2;
+    space_a.pt[1] = FRAME_PA(1) | RWU;
+    space_a.pt[2] = FRAME_PA(2) | k->pte2;
     load_a();
-    int faulted = access_n(k->user, op, size, va, wvalue, &f);
-    uint64_t pte1 = pt_a[1], pte2 = pt_a[2];
+    int faulted = pg_access(k->user, op, size, va, wvalue, &f);
+    uint64_t pte1 = space_a.pt[1], pte2 = space_a.pt[2];
 
     rom_printf("case cross-%c%u-o%u-%s: ", op == OP_W ? 'w' : 'r', size, back, k->name);
     if (!faulted) {
-        uint64_t v = op == OP_R ? acc.value : mem_at(back, size);
+        uint64_t v = op == OP_R ? pg_acc.value : mem_at(back, size);
         rom_printf("ok %s=0x%lx", op == OP_R ? "value" : "mem", v);
         if (err != OK)
-            expect(0, "#PF");
-        expect(v == (op == OP_R ? expected_mem(back, size) : (wvalue & mask)), "other value");
+            pg_expect(0, "#PF");
+        pg_expect(v == (op == OP_R ? expected_mem(back, size) : (wvalue & mask)), "other value");
         /* SDM 4.8: every page the access used gets A; a written one also D. */
-        expect(bit(pte1, PTE_A) && bit(pte1, PTE_D) == (op == OP_W), "first A/D");
+        pg_expect(pg_bit(pte1, PTE_A) && pg_bit(pte1, PTE_D) == (op == OP_W), "first A/D");
         if (crosses)
-            expect(bit(pte2, PTE_A) && bit(pte2, PTE_D) == (op == OP_W), "second A/D");
+            pg_expect(pg_bit(pte2, PTE_A) && pg_bit(pte2, PTE_D) == (op == OP_W), "second A/D");
     } else {
         print_fault(&f);
         if (op == OP_W) {
@@ -320,18 +232,18 @@ static void case_data(const struct data_kind *k, enum op op, unsigned size, unsi
             rom_printf(" first-page=%s second-page=%s", first ? "unchanged" : "changed",
                        second ? "unchanged" : "changed");
             /* A fault is reported before the instruction takes effect (SDM 6.5, "Exception Classifications"). */
-            expect(first && second, "pages unchanged");
+            pg_expect(first && second, "pages unchanged");
         }
         if (err == OK) {
-            expect(0, "no fault");
+            pg_expect(0, "no fault");
         } else {
-            expect(f.vector == PF && f.error == (uint64_t)err, "another error code");
-            expect(f.cr2 == VA(2), "cr2 = the second page");
+            pg_expect(f.vector == PF && f.error == (uint64_t)err, "another error code");
+            pg_expect(f.cr2 == VA(2), "cr2 = the second page");
         }
     }
     /* The first page's A/D on a fault: the SDM (4.8) leaves it open; QEMU's choice is recorded. */
-    rom_printf(" A/D first=%u%u second=%u%u\n", bit(pte1, PTE_A), bit(pte1, PTE_D), bit(pte2, PTE_A),
-               bit(pte2, PTE_D));
+    rom_printf(" A/D first=%u%u second=%u%u\n", pg_bit(pte1, PTE_A), pg_bit(pte1, PTE_D), pg_bit(pte2, PTE_A),
+               pg_bit(pte2, PTE_D));
 }
 
 /* ---- global pages ---- */
@@ -340,7 +252,7 @@ static int read_va(uint64_t va, uint64_t *v)
 {
     struct rom_fault f;
     int faulted = access(0, OP_R, va, 0, &f);
-    *v = faulted ? 0xdeadULL : acc.value;
+    *v = faulted ? 0xdeadULL : pg_acc.value;
     return faulted;
 }
 
@@ -351,85 +263,85 @@ static void case_globals(void)
 
     /* G=1 in both address spaces for the same frame: whatever the TLB keeps, frame 3. */
     reset_space();
-    build_b();
-    pt_a[3] = FRAME_PA(3) | PTE_FLAGS | PTE_G;
-    pt_b[3] = FRAME_PA(3) | PTE_FLAGS | PTE_G;
+    pg_build(&space_b);
+    space_a.pt[3] = FRAME_PA(3) | PTE_FLAGS | PTE_G;
+    space_b.pt[3] = FRAME_PA(3) | PTE_FLAGS | PTE_G;
     load_a();
     pge(1);
     faulted = read_va(VA(3), &v1);
-    write_cr3(pa(pml4_b));
+    pg_load(&space_b);
     faulted |= read_va(VA(3), &v2);
     load_a();
     faulted |= read_va(VA(3), &v3);
     rom_printf("case global-cr3-switch: a=0x%lx b=0x%lx a-again=0x%lx", v1, v2, v3);
-    expect(!faulted && v1 == pattern_q(3) && v2 == v1 && v3 == v1, "frame 3 three times");
+    pg_expect(!faulted && v1 == pattern_q(3) && v2 == v1 && v3 == v1, "frame 3 three times");
     rom_putc('\n');
 
     /* Changing CR4.PGE invalidates every TLB entry, global ones included (SDM 4.10.4.1). */
     reset_space();
-    pt_a[3] = FRAME_PA(3) | PTE_FLAGS | PTE_G;
+    space_a.pt[3] = FRAME_PA(3) | PTE_FLAGS | PTE_G;
     load_a();
     pge(1);
     faulted = read_va(VA(3), &v1);
-    pt_a[3] = FRAME_PA(4) | PTE_FLAGS | PTE_G;
+    space_a.pt[3] = FRAME_PA(4) | PTE_FLAGS | PTE_G;
     pge(0);
     faulted |= read_va(VA(3), &v2);
     pge(1);
     faulted |= read_va(VA(3), &v3);
     rom_printf("case global-pge-toggle: before=0x%lx pge-off=0x%lx pge-on=0x%lx", v1, v2, v3);
-    expect(!faulted && v1 == pattern_q(3) && v2 == pattern_q(4) && v3 == pattern_q(4), "frames 3, 4, 4");
+    pg_expect(!faulted && v1 == pattern_q(3) && v2 == pattern_q(4) && v3 == pattern_q(4), "frames 3, 4, 4");
     rom_putc('\n');
 
     /* With CR4.PGE = 0 the G flag is ignored (PTE format), so MOV to CR3 flushes the page. */
     reset_space();
-    pt_a[3] = FRAME_PA(3) | PTE_FLAGS | PTE_G;
+    space_a.pt[3] = FRAME_PA(3) | PTE_FLAGS | PTE_G;
     load_a();
     faulted = read_va(VA(3), &v1);
-    pt_a[3] = FRAME_PA(5) | PTE_FLAGS | PTE_G;
+    space_a.pt[3] = FRAME_PA(5) | PTE_FLAGS | PTE_G;
     load_a();
     faulted |= read_va(VA(3), &v2);
     rom_printf("case global-bit-pge0-cr3: before=0x%lx after=0x%lx", v1, v2);
-    expect(!faulted && v1 == pattern_q(3) && v2 == pattern_q(5), "frames 3, 5");
+    pg_expect(!faulted && v1 == pattern_q(3) && v2 == pattern_q(5), "frames 3, 5");
     rom_putc('\n');
 
     /* INVLPG invalidates a global translation too (SDM 4.10.4.1). */
     reset_space();
-    pt_a[3] = FRAME_PA(3) | PTE_FLAGS | PTE_G;
+    space_a.pt[3] = FRAME_PA(3) | PTE_FLAGS | PTE_G;
     load_a();
     pge(1);
     faulted = read_va(VA(3), &v1);
-    pt_a[3] = FRAME_PA(5) | PTE_FLAGS | PTE_G;
+    space_a.pt[3] = FRAME_PA(5) | PTE_FLAGS | PTE_G;
     invlpg(VA(3));
     faulted |= read_va(VA(3), &v2);
     rom_printf("case global-invlpg: before=0x%lx after=0x%lx", v1, v2);
-    expect(!faulted && v1 == pattern_q(3) && v2 == pattern_q(5), "frames 3, 5");
+    pg_expect(!faulted && v1 == pattern_q(3) && v2 == pattern_q(5), "frames 3, 5");
     rom_putc('\n');
 
     /* MOV to CR3 with PGE = 1 still flushes non-global translations (SDM 4.10.4.1). */
     reset_space();
-    pt_a[4] = FRAME_PA(4) | PTE_FLAGS;
-    pt_a[3] = FRAME_PA(3) | PTE_FLAGS | PTE_G;
+    space_a.pt[4] = FRAME_PA(4) | PTE_FLAGS;
+    space_a.pt[3] = FRAME_PA(3) | PTE_FLAGS | PTE_G;
     load_a();
     pge(1);
     faulted = read_va(VA(4), &v1);
     faulted |= read_va(VA(3), &v3);
-    pt_a[4] = FRAME_PA(6) | PTE_FLAGS;
+    space_a.pt[4] = FRAME_PA(6) | PTE_FLAGS;
     load_a();
     faulted |= read_va(VA(4), &v2);
     rom_printf("case nonglobal-pge1-cr3: before=0x%lx after=0x%lx", v1, v2);
-    expect(!faulted && v1 == pattern_q(4) && v2 == pattern_q(6) && v3 == pattern_q(3), "frames 4, 6");
+    pg_expect(!faulted && v1 == pattern_q(4) && v2 == pattern_q(6) && v3 == pattern_q(3), "frames 4, 6");
     rom_putc('\n');
 
     /* A global page is still a normal page: A and D are set as usual (SDM 4.8). */
     reset_space();
-    pt_a[3] = FRAME_PA(3) | PTE_FLAGS | PTE_G;
+    space_a.pt[3] = FRAME_PA(3) | PTE_FLAGS | PTE_G;
     load_a();
     pge(1);
     struct rom_fault f;
     faulted = access(0, OP_W, VA(3), 0x1111, &f);
-    rom_printf("case global-write-ad: %s A/D=%u%u g=%u", faulted ? "fault" : "ok", bit(pt_a[3], PTE_A),
-               bit(pt_a[3], PTE_D), bit(pt_a[3], PTE_G));
-    expect(!faulted && bit(pt_a[3], PTE_A) && bit(pt_a[3], PTE_D) && bit(pt_a[3], PTE_G), "ok A/D=11 g=1");
+    rom_printf("case global-write-ad: %s A/D=%u%u g=%u", faulted ? "fault" : "ok", pg_bit(space_a.pt[3], PTE_A),
+               pg_bit(space_a.pt[3], PTE_D), pg_bit(space_a.pt[3], PTE_G));
+    pg_expect(!faulted && pg_bit(space_a.pt[3], PTE_A) && pg_bit(space_a.pt[3], PTE_D) && pg_bit(space_a.pt[3], PTE_G), "ok A/D=11 g=1");
     rom_putc('\n');
 
     reset_space();                      /* PGE off again: no global entry outlives this */
@@ -448,14 +360,14 @@ static void place_ret(void)
 
 static void print_levels(const char *name, int faulted, unsigned pte_idx)
 {
-    uint64_t pte = pt_a[pte_idx];
-    rom_printf("case %s: %s pte=%u%u pde=%u pdpte=%u pml4e=%u", name, faulted ? "fault" : "ok", bit(pte, PTE_A),
-               bit(pte, PTE_D), bit(pd_a[0], PTE_A), bit(pdpt_a[0], PTE_A), bit(pml4_a[1], PTE_A));
+    uint64_t pte = space_a.pt[pte_idx];
+    rom_printf("case %s: %s pte=%u%u pde=%u pdpte=%u pml4e=%u", name, faulted ? "fault" : "ok", pg_bit(pte, PTE_A),
+               pg_bit(pte, PTE_D), pg_bit(space_a.pd[0], PTE_A), pg_bit(space_a.pdpt[0], PTE_A), pg_bit(space_a.pml4[1], PTE_A));
 }
 
 static int levels_a(void)
 {
-    return bit(pd_a[0], PTE_A) && bit(pdpt_a[0], PTE_A) && bit(pml4_a[1], PTE_A);
+    return pg_bit(space_a.pd[0], PTE_A) && pg_bit(space_a.pdpt[0], PTE_A) && pg_bit(space_a.pml4[1], PTE_A);
 }
 
 static void case_ad(void)
@@ -465,90 +377,90 @@ static void case_ad(void)
 
     /* SDM 4.8: a read sets A in every entry used, D nowhere. */
     reset_space();
-    pt_a[1] = FRAME_PA(1) | RWU;
+    space_a.pt[1] = FRAME_PA(1) | RWU;
     load_a();
     faulted = access(0, OP_R, VA(1), 0, &f);
     print_levels("ad-read", faulted, 1);
-    expect(!faulted && bit(pt_a[1], PTE_A) && !bit(pt_a[1], PTE_D) && levels_a(), "pte=10 and A above");
-    expect(!bit(pd_a[0], PTE_D) && !bit(pdpt_a[0], PTE_D) && !bit(pml4_a[1], PTE_D), "no D above");
+    pg_expect(!faulted && pg_bit(space_a.pt[1], PTE_A) && !pg_bit(space_a.pt[1], PTE_D) && levels_a(), "pte=10 and A above");
+    pg_expect(!pg_bit(space_a.pd[0], PTE_D) && !pg_bit(space_a.pdpt[0], PTE_D) && !pg_bit(space_a.pml4[1], PTE_D), "no D above");
     rom_putc('\n');
 
     /* A write sets A and D in the PTE; D exists only in the leaf. */
     reset_space();
-    pt_a[1] = FRAME_PA(1) | RWU;
+    space_a.pt[1] = FRAME_PA(1) | RWU;
     load_a();
     faulted = access(0, OP_W, VA(1), 1, &f);
     print_levels("ad-write", faulted, 1);
-    expect(!faulted && bit(pt_a[1], PTE_A) && bit(pt_a[1], PTE_D) && levels_a(), "pte=11 and A above");
+    pg_expect(!faulted && pg_bit(space_a.pt[1], PTE_A) && pg_bit(space_a.pt[1], PTE_D) && levels_a(), "pte=11 and A above");
     rom_putc('\n');
 
     /* A fetch is a read for A/D purposes: A only. */
     reset_space();
     place_ret();
-    pt_a[1] = FRAME_PA(1) | RWU;
+    space_a.pt[1] = FRAME_PA(1) | RWU;
     load_a();
     faulted = access(0, OP_X, VA(1), 0, &f);
     print_levels("ad-fetch", faulted, 1);
-    expect(!faulted && bit(pt_a[1], PTE_A) && !bit(pt_a[1], PTE_D) && levels_a(), "pte=10 and A above");
+    pg_expect(!faulted && pg_bit(space_a.pt[1], PTE_A) && !pg_bit(space_a.pt[1], PTE_D) && levels_a(), "pte=10 and A above");
     rom_putc('\n');
 
     /* A write to a page whose D is already set (A clear): A is set, D stays. */
     reset_space();
-    pt_a[1] = FRAME_PA(1) | RWU | PTE_D;
+    space_a.pt[1] = FRAME_PA(1) | RWU | PTE_D;
     load_a();
     faulted = access(0, OP_W, VA(1), 1, &f);
     print_levels("ad-write-d-preset", faulted, 1);
-    expect(!faulted && bit(pt_a[1], PTE_A) && bit(pt_a[1], PTE_D) && levels_a(), "pte=11");
+    pg_expect(!faulted && pg_bit(space_a.pt[1], PTE_A) && pg_bit(space_a.pt[1], PTE_D) && levels_a(), "pte=11");
     rom_putc('\n');
 
     /* A write to a page with A and D both set leaves them set. */
     reset_space();
-    pt_a[1] = FRAME_PA(1) | RWU | PTE_A | PTE_D;
+    space_a.pt[1] = FRAME_PA(1) | RWU | PTE_A | PTE_D;
     load_a();
     faulted = access(0, OP_W, VA(1), 1, &f);
     print_levels("ad-write-ad-preset", faulted, 1);
-    expect(!faulted && bit(pt_a[1], PTE_A) && bit(pt_a[1], PTE_D), "pte=11");
+    pg_expect(!faulted && pg_bit(space_a.pt[1], PTE_A) && pg_bit(space_a.pt[1], PTE_D), "pte=11");
     rom_putc('\n');
 
     /* A read, then a write to the same page: the write sets D even though the
        read's translation (D=0) may be cached (SDM 4.8: D is set on the first write). */
     reset_space();
-    pt_a[1] = FRAME_PA(1) | RWU;
+    space_a.pt[1] = FRAME_PA(1) | RWU;
     load_a();
     faulted = access(0, OP_R, VA(1), 0, &f);
-    unsigned d_after_read = bit(pt_a[1], PTE_D);
+    unsigned d_after_read = pg_bit(space_a.pt[1], PTE_D);
     faulted |= access(0, OP_W, VA(1), 1, &f);
     print_levels("ad-read-then-write", faulted, 1);
     rom_printf(" d-after-read=%u", d_after_read);
-    expect(!faulted && !d_after_read && bit(pt_a[1], PTE_A) && bit(pt_a[1], PTE_D), "d 0 then pte=11");
+    pg_expect(!faulted && !d_after_read && pg_bit(space_a.pt[1], PTE_A) && pg_bit(space_a.pt[1], PTE_D), "d 0 then pte=11");
     rom_putc('\n');
 
     /* Software clears A in all four levels, INVLPG (which also empties the
        paging-structure caches, SDM 4.10.4.1), then a read sets every A again. */
     reset_space();
-    pt_a[1] = FRAME_PA(1) | RWU;
+    space_a.pt[1] = FRAME_PA(1) | RWU;
     load_a();
     faulted = access(0, OP_R, VA(1), 0, &f);
-    pt_a[1] &= ~(uint64_t)PTE_A;
-    pd_a[0] &= ~(uint64_t)PTE_A;
-    pdpt_a[0] &= ~(uint64_t)PTE_A;
-    pml4_a[1] &= ~(uint64_t)PTE_A;
+    space_a.pt[1] &= ~(uint64_t)PTE_A;
+    space_a.pd[0] &= ~(uint64_t)PTE_A;
+    space_a.pdpt[0] &= ~(uint64_t)PTE_A;
+    space_a.pml4[1] &= ~(uint64_t)PTE_A;
     invlpg(VA(1));
     faulted |= access(0, OP_R, VA(1), 0, &f);
     print_levels("ad-clear-a-invlpg-read", faulted, 1);
-    expect(!faulted && bit(pt_a[1], PTE_A) && !bit(pt_a[1], PTE_D) && levels_a(), "pte=10 and A above");
+    pg_expect(!faulted && pg_bit(space_a.pt[1], PTE_A) && !pg_bit(space_a.pt[1], PTE_D) && levels_a(), "pte=10 and A above");
     rom_putc('\n');
 
     /* The same for D: clear A and D after a write, INVLPG, write again. */
     reset_space();
-    pt_a[1] = FRAME_PA(1) | RWU;
+    space_a.pt[1] = FRAME_PA(1) | RWU;
     load_a();
     faulted = access(0, OP_W, VA(1), 1, &f);
-    pt_a[1] &= ~(uint64_t)(PTE_A | PTE_D);
+    space_a.pt[1] &= ~(uint64_t)(PTE_A | PTE_D);
     invlpg(VA(1));
     faulted |= access(0, OP_W, VA(1), 2, &f);
     print_levels("ad-clear-ad-invlpg-write", faulted, 1);
-    expect(!faulted && bit(pt_a[1], PTE_A) && bit(pt_a[1], PTE_D) && levels_a(), "pte=11 and A above");
+    pg_expect(!faulted && pg_bit(space_a.pt[1], PTE_A) && pg_bit(space_a.pt[1], PTE_D) && levels_a(), "pte=11 and A above");
     rom_putc('\n');
 }
 
@@ -568,30 +480,30 @@ static void set_nxe(int on)
 }
 
 /* One access on VA(1), without resetting the space; prints and judges. */
-static void step(const char *name, int user, enum op op, long err)
+static void step(const char *name, int user, enum pg_op op, long err)
 {
     struct rom_fault f;
     int faulted = access(user, op, VA(1), 0x0123456789abcdefULL, &f);
-    uint64_t pte = pt_a[1];
+    uint64_t pte = space_a.pt[1];
     rom_printf("case %s: ", name);
     if (!faulted) {
         rom_printf("ok");
         if (op == OP_R)
-            rom_printf(" value=0x%lx", acc.value);
+            rom_printf(" value=0x%lx", pg_acc.value);
         if (op == OP_X)
-            rom_printf(" rax=0x%lx", acc.value);
+            rom_printf(" rax=0x%lx", pg_acc.value);
         if (err != OK)
-            expect(0, "#PF");
+            pg_expect(0, "#PF");
     } else {
         print_fault(&f);
         if (err == OK) {
-            expect(0, "no fault");
+            pg_expect(0, "no fault");
         } else {
-            judge_err(&f, (uint64_t)err);
-            expect(f.cr2 == VA(1), "cr2 = the page");
+            pg_judge_err(&f, (uint64_t)err);
+            pg_expect(f.cr2 == VA(1), "cr2 = the page");
         }
     }
-    rom_printf(" A/D=%u%u\n", bit(pte, PTE_A), bit(pte, PTE_D));
+    rom_printf(" A/D=%u%u\n", pg_bit(pte, PTE_A), pg_bit(pte, PTE_D));
 }
 
 static void case_wp(void)
@@ -599,13 +511,13 @@ static void case_wp(void)
     /* SDM 4.6: at CPL0 a read-only page is writable with CR0.WP = 0, not with WP = 1;
        at CPL3 WP makes no difference. One page, WP toggled between accesses. */
     reset_space();
-    pt_a[1] = FRAME_PA(1) | PTE_P | PTE_US;
+    space_a.pt[1] = FRAME_PA(1) | PTE_P | PTE_US;
     load_a();
     step("wp1-ro-write-cpl0", 0, OP_W, 0x3);
     set_wp(0);
     step("wp0-ro-write-cpl0", 0, OP_W, OK);
     rom_printf("case wp0-ro-write-cpl0-mem: 0x%lx", mem_at(PAGE, 8));
-    expect(mem_at(PAGE, 8) == 0x0123456789abcdefULL, "the written value");
+    pg_expect(mem_at(PAGE, 8) == 0x0123456789abcdefULL, "the written value");
     rom_putc('\n');
     step("wp0-ro-write-cpl3", 1, OP_W, 0x7);
     set_wp(1);
@@ -623,7 +535,7 @@ static void case_nxe(void)
        NXE = 1 or SMEP = 1 (4.7), so the NXE = 0 fetches report I/D = 0. */
     reset_space();
     place_ret();
-    pt_a[1] = FRAME_PA(1) | RWU | PTE_NX;
+    space_a.pt[1] = FRAME_PA(1) | RWU | PTE_NX;
     load_a();
     step("nxe1-xd-read-cpl0", 0, OP_R, OK);
     step("nxe1-xd-fetch-cpl0", 0, OP_X, 0x11);
@@ -641,8 +553,8 @@ static void case_nxe(void)
     /* XD in the PDE: same rules one level up. */
     reset_space();
     place_ret();
-    pt_a[1] = FRAME_PA(1) | RWU;
-    pd_a[0] |= PTE_NX;
+    space_a.pt[1] = FRAME_PA(1) | RWU;
+    space_a.pd[0] |= PTE_NX;
     load_a();
     step("nxe1-xd-pde-fetch-cpl0", 0, OP_X, 0x11);
     set_nxe(0);
@@ -652,12 +564,12 @@ static void case_nxe(void)
     /* A page without XD: fetches work either way; not present ones fault with I/D only if NXE = 1. */
     reset_space();
     place_ret();
-    pt_a[1] = FRAME_PA(1) | RWU;
+    space_a.pt[1] = FRAME_PA(1) | RWU;
     load_a();
     step("nxe1-fetch-cpl0", 0, OP_X, OK);
     set_nxe(0);
     step("nxe0-fetch-cpl0", 0, OP_X, OK);
-    pt_a[1] = 0;
+    space_a.pt[1] = 0;
     load_a();
     step("nxe0-np-fetch-cpl0", 0, OP_X, 0x0);
     step("nxe0-np-fetch-cpl3", 1, OP_X, 0x4);
@@ -674,13 +586,12 @@ void rom_main(uint32_t magic, uint32_t mbi)
 
     uint32_t r[4];
     cpuid(1, 0, r);
-    have_pge = bit(r[3], 1u << 13);
+    have_pge = pg_bit(r[3], 1u << 13);
     cpuid(0x80000001, 0, r);
-    unsigned nx = bit(r[3], 1u << 20);
+    unsigned nx = pg_bit(r[3], 1u << 20);
     rom_printf("cpu: pge=%u nx=%u %s\n", have_pge, nx, rom_verdict(have_pge && nx));
 
-    boot_cr3 = read_cr3();
-    boot_pml4e = ((volatile uint64_t *)(uintptr_t)(boot_cr3 & PTE_ADDR))[0];
+    pg_init();
 
     for (unsigned k = 0; k < sizeof fetch_kinds / sizeof fetch_kinds[0]; k++)
         for (unsigned split = 1; split <= INSN_LEN; split++)
@@ -690,7 +601,7 @@ void rom_main(uint32_t magic, uint32_t mbi)
         for (int op = OP_R; op <= OP_W; op++)
             for (unsigned size = 2; size <= 8; size *= 2)
                 for (unsigned back = 1; back <= 7; back++)
-                    case_data(&data_kinds[k], (enum op)op, size, back);
+                    case_data(&data_kinds[k], (enum pg_op)op, size, back);
 
     if (have_pge)
         case_globals();
@@ -699,6 +610,6 @@ void rom_main(uint32_t magic, uint32_t mbi)
     case_nxe();
 
     reset_space();
-    write_cr3(boot_cr3);
+    pg_boot();
     rom_done();
 }

@@ -7,9 +7,9 @@
  * Tables are built the way the paging ROM builds them: our own PML4 copies the
  * boot identity map (PML4[0], every page U=1) and adds a test region at REGION
  * (PML4[1]):
- *   REGION + 4 KiB     pt_a[1]   the test page (frame 1)
- *   REGION + 2 MiB     pd_a[1]   2 MiB page over frame 1's 2 MiB frame
- *   REGION + 1 GiB     pdpt_a[1] 1 GiB page over physical 0
+ *   REGION + 4 KiB     space_a.pt[1]   the test page (frame 1)
+ *   REGION + 2 MiB     space_a.pd[1]   2 MiB page over frame 1's 2 MiB frame
+ *   REGION + 1 GiB     space_a.pdpt[1] 1 GiB page over physical 0
  * Every case starts from reset_space(), which rebuilds all of it with A/D clear,
  * and reloads CR3 (no global pages, so that flushes every translation).
  *
@@ -21,11 +21,11 @@
  * Every line is judged against a model of the SDM (sdm_want); where QEMU
  * differs in a known way, the line shows what QEMU gave and " (SDM: err=..)".
  */
-#include "runtime.h"
+#include "paging.h"
 
-#define REGION      0x0000008000000000ULL
-#define PAGE        0x1000ULL
-#define VA(n)       (REGION + (n) * PAGE)
+#define REGION      PG_REGION
+#define PAGE        PG_PAGE
+#define VA(n)       PG_VA(n)
 #define PF          14
 #define GP          13
 
@@ -43,31 +43,18 @@
 #define E_ID        0x10
 #define E_PK        0x20
 
-typedef volatile uint64_t table_t[512];
-
-static table_t pml4_a __attribute__((aligned(4096)));
-static table_t pdpt_a __attribute__((aligned(4096)));
-static table_t pd_a __attribute__((aligned(4096)));
-static table_t pt_a __attribute__((aligned(4096)));
-static table_t pml4_s __attribute__((aligned(4096)));
-static table_t pdpt_s __attribute__((aligned(4096)));
+static struct pg_space space_a;
+static pg_table_t pml4_s __attribute__((aligned(4096)));
+static pg_table_t pdpt_s __attribute__((aligned(4096)));
 
 #define NFRAMES 2
 static volatile uint64_t frames[NFRAMES][512] __attribute__((aligned(4096)));
 #define FRAME_PA(k) ((uint64_t)(uintptr_t)frames[k])
 
-static uint64_t boot_cr3;
-static uint64_t boot_pml4e;
 
 static uint64_t pattern(unsigned k, unsigned j)
 {
     return 0xa000000000000000ULL | ((uint64_t)k << 40) | j;
-}
-
-static void clear_table(table_t t)
-{
-    for (unsigned i = 0; i < 512; i++)
-        t[i] = 0;
 }
 
 static void set_efer_nxe(int on)
@@ -89,62 +76,32 @@ static uint32_t rdpkru(void) { uint32_t a, d; __asm__ volatile("rdpkru" : "=a"(a
 static void reset_space(void)
 {
     write_cr4(read_cr4() & ~(CR4_SMEP | CR4_SMAP | CR4_PKE));
-    write_cr3(boot_cr3);                /* never edit the live tables */
+    pg_boot();                          /* never edit the live tables */
     set_wp(1);
     set_efer_nxe(1);
     for (unsigned k = 0; k < NFRAMES; k++)
         for (unsigned j = 0; j < 512; j++)
             frames[k][j] = pattern(k, j);
 
-    clear_table(pml4_a);
-    clear_table(pdpt_a);
-    clear_table(pd_a);
-    clear_table(pt_a);
-    pml4_a[0] = boot_pml4e;
-    pml4_a[1] = (uint64_t)(uintptr_t)pdpt_a | PTE_FLAGS;
-    pdpt_a[0] = (uint64_t)(uintptr_t)pd_a | PTE_FLAGS;
-    pd_a[0] = (uint64_t)(uintptr_t)pt_a | PTE_FLAGS;
+    pg_build(&space_a);
 
     /* Supervisor-only identity map for the SMEP/SMAP cases: U/S=0 in the
        PML4E and the PDPTEs makes every address below 4 GiB supervisor (4.6). */
-    clear_table(pml4_s);
-    clear_table(pdpt_s);
+    pg_clear(pml4_s);
+    pg_clear(pdpt_s);
     pml4_s[0] = (uint64_t)(uintptr_t)pdpt_s | PTE_P | PTE_RW;
-    pml4_s[1] = (uint64_t)(uintptr_t)pdpt_a | PTE_FLAGS;
+    pml4_s[1] = (uint64_t)(uintptr_t)space_a.pdpt | PTE_FLAGS;
     for (uint64_t i = 0; i < 4; i++)
         pdpt_s[i] = (i << 30) | PTE_P | PTE_RW | PTE_PS;
 }
 
 /* ---- accessors, run through rom_try (CPL0) or rom_try_user (CPL3) ---- */
 
-static struct acc {
-    uint64_t va;
-    uint64_t value;
-} acc;
-
-static void do_read(void *p)
-{
-    struct acc *a = p;
-    __asm__ volatile("movq (%1), %0" : "=r"(a->value) : "r"(a->va) : "memory");
-}
-
-static void do_write(void *p)
-{
-    struct acc *a = p;
-    __asm__ volatile("movq %0, (%1)" : : "r"(a->value), "r"(a->va) : "memory");
-}
-
-static void do_exec(void *p)
-{
-    struct acc *a = p;
-    a->value = ((uint64_t (*)(void))(uintptr_t)a->va)();
-}
-
 /* With EFLAGS.AC=1 around the access (SMAP, 4.6.1); CLAC only if it did not fault
    (rom_trap resumes with RFLAGS=0x2, so AC ends 0 either way). */
 static void do_read_ac(void *p)
 {
-    struct acc *a = p;
+    struct pg_acc *a = p;
     uint64_t v;
     __asm__ volatile("stac\n\tmovq (%1), %0\n\tclac" : "=r"(v) : "r"(a->va) : "memory", "cc");
     a->value = v;
@@ -152,7 +109,7 @@ static void do_read_ac(void *p)
 
 static void do_write_ac(void *p)
 {
-    struct acc *a = p;
+    struct pg_acc *a = p;
     __asm__ volatile("stac\n\tmovq %0, (%1)\n\tclac" : : "r"(a->value), "r"(a->va) : "memory", "cc");
 }
 
@@ -168,21 +125,20 @@ static void place_code(unsigned k)
         dst[i] = code_bytes[i];
 }
 
-enum op { OP_R, OP_W, OP_X };
 static const char *const op_name[] = { "read", "write", "fetch" };
 
-static int access(int user, enum op op, int ac, uint64_t va, struct rom_fault *f)
+static int access(int user, enum pg_op op, int ac, uint64_t va, struct rom_fault *f)
 {
     void (*fn)(void *);
     if (op == OP_R)
-        fn = ac ? do_read_ac : do_read;
+        fn = ac ? do_read_ac : pg_do_read;
     else if (op == OP_W)
-        fn = ac ? do_write_ac : do_write;
+        fn = ac ? do_write_ac : pg_do_write;
     else
-        fn = do_exec;
-    acc.va = va;
-    acc.value = WVALUE;
-    return user ? rom_try_user(fn, &acc, f) : rom_try(fn, &acc, f);
+        fn = pg_do_exec;
+    pg_acc.va = va;
+    pg_acc.value = WVALUE;
+    return user ? rom_try_user(fn, &pg_acc, f) : rom_try(fn, &pg_acc, f);
 }
 
 /* ---- the SDM model ---- */
@@ -195,7 +151,7 @@ struct env {
     int smep, smap, ac;                 /* CR4.SMEP, CR4.SMAP, EFLAGS.AC */
     int pke, pk_ad, pk_wd;              /* CR4.PKE, PKRU.AD/WD of the leaf's key */
     int user;                           /* CPL3 */
-    enum op op;
+    enum pg_op op;
 };
 
 #define OK (-1L)
@@ -245,14 +201,6 @@ static long sdm_want(const struct env *e, int *ordinary)
 
 /* ---- running and printing one case ---- */
 
-static unsigned bit(uint64_t e, uint64_t m) { return (e & m) ? 1 : 0; }
-
-static void expect(int ok, const char *what)
-{
-    if (!ok)
-        rom_printf(" %s expected %s", rom_verdict(0), what);
-}
-
 static long deviations, ad_notes;
 
 /*
@@ -298,37 +246,37 @@ static void run(const struct env *e, uint64_t va, volatile uint64_t *leaf, uint6
     } else {
         rom_printf("exception vector=%lu err=0x%lx", f.vector, f.error);
     }
-    rom_printf(" ad=%u%u", bit(l, PTE_A), bit(l, PTE_D));
+    rom_printf(" ad=%u%u", pg_bit(l, PTE_A), pg_bit(l, PTE_D));
     /* 4.8 does not say whether a walk that faults on the rights sets the leaf's A
        flag; QEMU 7.2 does so for a 1 GiB leaf only. Flag it, do not judge it. */
-    if (faulted && (bit(l, PTE_A) || bit(l, PTE_D))) {
+    if (faulted && (pg_bit(l, PTE_A) || pg_bit(l, PTE_D))) {
         rom_puts(" (A/D on a fault: SDM 4.8 leaves open)");
         ad_notes++;
     }
 
     if (!faulted) {
-        uint64_t value = e->op == OP_W ? *data : acc.value;
+        uint64_t value = e->op == OP_W ? *data : pg_acc.value;
         uint64_t wantv = e->op == OP_R ? pattern(1, 0) : e->op == OP_W ? WVALUE : CODE_VALUE;
         if (want != OK)
             rom_printf(" %s expected err=0x%lx", rom_verdict(0), want);
-        expect(value == wantv, "another value");
-        expect(bit(l, PTE_A) && bit(l, PTE_D) == (e->op == OP_W), e->op == OP_W ? "ad=11" : "ad=10");
+        pg_expect(value == wantv, "another value");
+        pg_expect(pg_bit(l, PTE_A) && pg_bit(l, PTE_D) == (e->op == OP_W), e->op == OP_W ? "ad=11" : "ad=10");
     } else if (want == OK) {
-        expect(0, "ok");
+        pg_expect(0, "ok");
     } else {
         uint64_t w = (uint64_t)want;
         /* Known QEMU 7.2 deviations (DEVIATIONS.md): RSVD without P (4.7);
            PK left out when the ordinary rights deny the access as well (4.7). */
         int rsvd_no_p = (w & E_RSVD) && f.error == (w & ~(uint64_t)E_P);
         int pk_missing = (w & E_PK) && ordinary && f.error == (w & ~(uint64_t)E_PK);
-        expect(f.vector == PF && (f.error == w || rsvd_no_p || pk_missing), "another error code");
+        pg_expect(f.vector == PF && (f.error == w || rsvd_no_p || pk_missing), "another error code");
         if (f.vector == PF && f.error != w && (rsvd_no_p || pk_missing)) {
             rom_printf(" (SDM: err=0x%lx)", w);
             deviations++;
         }
-        expect(f.vector != PF || f.cr2 == va, "cr2 = the address");
+        pg_expect(f.vector != PF || f.cr2 == va, "cr2 = the address");
         if (e->op == OP_W)
-            expect(*data == pattern(1, 0), "memory unchanged");
+            pg_expect(*data == pattern(1, 0), "memory unchanged");
     }
     rom_putc('\n');
 }
@@ -339,20 +287,20 @@ static const char *rights(int rw, int us)
     return s[(us ? 2 : 0) | (rw ? 1 : 0)];
 }
 
-/* The 4 KiB test page: pt_a[1] -> frame 1; parent = pd_a[0]. */
+/* The 4 KiB test page: space_a.pt[1] -> frame 1; parent = space_a.pd[0]. */
 static void build_4k(const struct env *e, uint64_t pkey)
 {
     reset_space();
-    pt_a[1] = FRAME_PA(1) | PTE_P | (e->lrw ? PTE_RW : 0) | (e->lus ? PTE_US : 0) |
+    space_a.pt[1] = FRAME_PA(1) | PTE_P | (e->lrw ? PTE_RW : 0) | (e->lus ? PTE_US : 0) |
               (e->xdl ? PTE_NX : 0) | pkey;
-    pd_a[0] = (uint64_t)(uintptr_t)pt_a | PTE_P | (e->prw ? PTE_RW : 0) | (e->pus ? PTE_US : 0) |
+    space_a.pd[0] = (uint64_t)(uintptr_t)space_a.pt | PTE_P | (e->prw ? PTE_RW : 0) | (e->pus ? PTE_US : 0) |
               (e->xdp ? PTE_NX : 0);
 }
 
 static void run_4k(const struct env *e, uint64_t pkey, uint64_t cr3)
 {
     build_4k(e, pkey);
-    run(e, VA(1), &pt_a[1], cr3, REGION, "", &frames[1][0]);
+    run(e, VA(1), &space_a.pt[1], cr3, REGION, "", &frames[1][0]);
 }
 
 static const char *xd_name(const struct env *e)
@@ -375,10 +323,10 @@ static void matrix(void)
     for (int op = OP_R; op <= OP_X; op++) {
         struct env e = { .lrw = lrw, .lus = lus, .prw = prw, .pus = pus,
                          .xdl = xd == 1, .xdp = xd == 2, .wp = wp, .nxe = nxe,
-                         .user = user, .op = (enum op)op };
+                         .user = user, .op = (enum pg_op)op };
         rom_printf("leaf=%s pde=%s xd=%s wp=%d nxe=%d cpl%d %s: ", rights(lrw, lus), rights(prw, pus),
                    xd_name(&e), wp, nxe, user ? 3 : 0, op_name[op]);
-        run_4k(&e, 0, (uint64_t)(uintptr_t)pml4_a);
+        run_4k(&e, 0, (uint64_t)(uintptr_t)space_a.pml4);
     }
 }
 
@@ -392,7 +340,7 @@ static void smep_cases(void)
     for (int xdl = 0; xdl < 2; xdl++)
     for (int op = OP_R; op <= OP_X; op++) {
         struct env e = { .lrw = 1, .lus = lus, .prw = 1, .pus = pus, .xdl = xdl,
-                         .wp = 1, .nxe = nxe, .smep = 1, .op = (enum op)op };
+                         .wp = 1, .nxe = nxe, .smep = 1, .op = (enum pg_op)op };
         rom_printf("smep leaf=%s pde=%s xd=%s nxe=%d cpl0 %s: ", rights(1, lus), rights(1, pus),
                    xd_name(&e), nxe, op_name[op]);
         run_4k(&e, 0, (uint64_t)(uintptr_t)pml4_s);
@@ -412,7 +360,7 @@ static void smap_cases(void)
         if (op == OP_X && ac)
             continue;
         struct env e = { .lrw = lrw, .lus = lus, .prw = 1, .pus = pus, .wp = wp, .nxe = 1,
-                         .smap = 1, .ac = ac, .op = (enum op)op };
+                         .smap = 1, .ac = ac, .op = (enum pg_op)op };
         rom_printf("smap leaf=%s pde=%s wp=%d ac=%d cpl0 %s: ", rights(lrw, lus), rights(1, pus),
                    wp, ac, op_name[op]);
         run_4k(&e, 0, (uint64_t)(uintptr_t)pml4_s);
@@ -426,19 +374,19 @@ static void pku_cases(void)
 
     /* PKRU read back at CPL0 and CPL3 (RDPKRU needs CR4.PKE=1). */
     reset_space();
-    write_cr3((uint64_t)(uintptr_t)pml4_a);
+    write_cr3((uint64_t)(uintptr_t)space_a.pml4);
     write_cr4(read_cr4() | CR4_PKE);
     uint32_t r[4];
     cpuid(7, 0, r);
-    unsigned ospke = bit(r[2], 1u << 4);
+    unsigned ospke = pg_bit(r[2], 1u << 4);
     wrpkru(3u << (2 * PKEY));
     uint32_t v = rdpkru();
     wrpkru(0);
     write_cr4(read_cr4() & ~CR4_PKE);
     cpuid(7, 0, r);
     rom_printf("pku: ospke with CR4.PKE=1: %u, after: %u; wrpkru 0x%x rdpkru 0x%x %s\n", ospke,
-               bit(r[2], 1u << 4), 3u << (2 * PKEY), v,
-               rom_verdict(ospke && !bit(r[2], 1u << 4) && v == 3u << (2 * PKEY)));
+               pg_bit(r[2], 1u << 4), 3u << (2 * PKEY), v,
+               rom_verdict(ospke && !pg_bit(r[2], 1u << 4) && v == 3u << (2 * PKEY)));
 
     for (int pke = 1; pke >= 0; pke--)
     for (int wp = 1; wp >= 0; wp--)
@@ -451,10 +399,10 @@ static void pku_cases(void)
             continue;
         struct env e = { .lrw = lrw, .lus = lus, .prw = 1, .pus = 1, .wp = wp, .nxe = 1,
                          .pke = pke, .pk_ad = pk & 1, .pk_wd = (pk >> 1) & 1,
-                         .user = user, .op = (enum op)op };
+                         .user = user, .op = (enum pg_op)op };
         rom_printf("pku pke=%d key=%d pkru=%s leaf=%s wp=%d cpl%d %s: ", pke, PKEY, pk_name[pk],
                    rights(lrw, lus), wp, user ? 3 : 0, op_name[op]);
-        run_4k(&e, PTE_PKEY(PKEY), (uint64_t)(uintptr_t)pml4_a);
+        run_4k(&e, PTE_PKEY(PKEY), (uint64_t)(uintptr_t)space_a.pml4);
     }
 }
 
@@ -469,8 +417,8 @@ static void noncanonical_cases(void)
     for (int op = OP_R; op <= OP_X; op++) {
         struct rom_fault f;
         reset_space();
-        write_cr3((uint64_t)(uintptr_t)pml4_a);
-        int faulted = access(user, (enum op)op, 0, addrs[i], &f);
+        write_cr3((uint64_t)(uintptr_t)space_a.pml4);
+        int faulted = access(user, (enum pg_op)op, 0, addrs[i], &f);
         int canonical = i == 2;
         rom_printf("addr=0x%016lx cpl%d %s: ", addrs[i], user ? 3 : 0, op_name[op]);
         if (!faulted) {
@@ -478,12 +426,12 @@ static void noncanonical_cases(void)
         } else if (f.vector == PF) {
             rom_printf("#PF err=0x%lx cr2=0x%lx", f.error, f.cr2);
             uint64_t w = (user ? E_U : 0) | (op == OP_W ? E_W : 0) | (op == OP_X ? E_ID : 0);
-            expect(canonical && f.error == w && f.cr2 == addrs[i], "#PF on the address");
+            pg_expect(canonical && f.error == w && f.cr2 == addrs[i], "#PF on the address");
         } else {
             rom_printf("#%s err=0x%lx", f.vector == GP ? "GP" : "other", f.error);
             if (f.vector != GP)
                 rom_printf(" vector=%lu", f.vector);
-            expect(!canonical && f.vector == GP && f.error == 0, "#GP(0)");
+            pg_expect(!canonical && f.vector == GP && f.error == 0, "#GP(0)");
         }
         rom_putc('\n');
     }
@@ -503,23 +451,23 @@ static void large_cases(void)
     for (int op = OP_R; op <= OP_X; op++) {
         struct env e = { .lrw = leaves[i].rw, .lus = leaves[i].us, .prw = 1, .pus = 1,
                          .xdl = leaves[i].xd, .wp = leaves[i].wp, .nxe = 1,
-                         .user = user, .op = (enum op)op };
+                         .user = user, .op = (enum pg_op)op };
         uint64_t flags = PTE_P | PTE_PS | (e.lrw ? PTE_RW : 0) | (e.lus ? PTE_US : 0) | (e.xdl ? PTE_NX : 0);
         volatile uint64_t *leaf;
         uint64_t va;
         reset_space();
         if (size == 0) {
-            pd_a[1] = (fpa & ~0x1fffffULL) | flags;
-            leaf = &pd_a[1];
+            space_a.pd[1] = (fpa & ~0x1fffffULL) | flags;
+            leaf = &space_a.pd[1];
             va = REGION + 0x200000 + (fpa & 0x1fffff);
         } else {
-            pdpt_a[1] = (fpa & ~0x3fffffffULL) | flags;
-            leaf = &pdpt_a[1];
+            space_a.pdpt[1] = (fpa & ~0x3fffffffULL) | flags;
+            leaf = &space_a.pdpt[1];
             va = REGION + 0x40000000 + (fpa & 0x3fffffff);
         }
         rom_printf("page=%s leaf=%s xd=%s wp=%d nxe=1 cpl%d %s: ", size ? "1g" : "2m",
                    rights(e.lrw, e.lus), e.xdl ? "leaf" : "none", e.wp, user ? 3 : 0, op_name[op]);
-        run(&e, va, leaf, (uint64_t)(uintptr_t)pml4_a, va, "va+", &frames[1][0]);
+        run(&e, va, leaf, (uint64_t)(uintptr_t)space_a.pml4, va, "va+", &frames[1][0]);
     }
 }
 
@@ -537,19 +485,18 @@ void rom_main(uint32_t magic, uint32_t mbi)
         maxphy = r[0] & 0xff;
     }
     cpuid(0x80000001, 0, r);
-    unsigned nx = bit(r[3], 1u << 20), gb = bit(r[3], 1u << 26);
+    unsigned nx = pg_bit(r[3], 1u << 20), gb = pg_bit(r[3], 1u << 26);
     cpuid(0, 0, r);
     if (r[0] >= 7) {
         cpuid(7, 0, r);
-        smep = bit(r[1], 1u << 7);
-        smap = bit(r[1], 1u << 20);
-        pku = bit(r[2], 1u << 3);
+        smep = pg_bit(r[1], 1u << 7);
+        smap = pg_bit(r[1], 1u << 20);
+        pku = pg_bit(r[2], 1u << 3);
     }
     rom_printf("cpuid: maxphyaddr=%u nx=%u page1gb=%u smep=%u smap=%u pku=%u %s\n", maxphy, nx, gb,
                smep, smap, pku, rom_verdict(nx && gb));
 
-    boot_cr3 = read_cr3();
-    boot_pml4e = ((volatile uint64_t *)(uintptr_t)(boot_cr3 & PTE_ADDR))[0];
+    pg_init();
 
     matrix();
     if (smep)
@@ -562,7 +509,7 @@ void rom_main(uint32_t magic, uint32_t mbi)
     large_cases();
 
     reset_space();
-    write_cr3(boot_cr3);
+    pg_boot();
     rom_printf("sdm-deviations: %ld, A/D on a fault: %ld\n", deviations, ad_notes);
     rom_done();
 }

@@ -5,39 +5,27 @@
  *
  * Our own PML4 copies the boot identity map (PML4[0]) and adds a test region
  * at REGION (PML4[1]):
- *   REGION + n * 4 KiB       pt_a[n]   (4 KiB pages, set per case)
- *   REGION + 2 MiB           pd_a[1]   (2 MiB page over marker_2m's frame)
- *   REGION + 1 GiB           pdpt_a[1] (1 GiB page over physical 0)
+ *   REGION + n * 4 KiB       space_a.pt[n]   (4 KiB pages, set per case)
+ *   REGION + 2 MiB           space_a.pd[1]   (2 MiB page over marker_2m's frame)
+ *   REGION + 1 GiB           space_a.pdpt[1] (1 GiB page over physical 0)
  * Every case starts from reset_space(), which rebuilds all of it (A/D clear)
  * and reloads CR3 (no global pages, so that flushes every translation).
  */
-#include "runtime.h"
+#include "paging.h"
 
-#define REGION      0x0000008000000000ULL
-#define PAGE        0x1000ULL
-#define VA(n)       (REGION + (n) * PAGE)
+#define REGION      PG_REGION
+#define PAGE        PG_PAGE
+#define VA(n)       PG_VA(n)
 #define RSVD_BIT    (1ULL << 45)        /* reserved while MAXPHYADDR <= 45 (TCG: 40) */
 #define PF          14
 
-typedef volatile uint64_t table_t[512];
-
-static table_t pml4_a __attribute__((aligned(4096)));
-static table_t pdpt_a __attribute__((aligned(4096)));
-static table_t pd_a __attribute__((aligned(4096)));
-static table_t pt_a __attribute__((aligned(4096)));
-static table_t pml4_b __attribute__((aligned(4096)));
-static table_t pdpt_b __attribute__((aligned(4096)));
-static table_t pd_b __attribute__((aligned(4096)));
-static table_t pt_b __attribute__((aligned(4096)));
+static struct pg_space space_a, space_b;
 
 #define NFRAMES 8
 static volatile uint64_t frames[NFRAMES][512] __attribute__((aligned(4096)));
 
 static volatile uint64_t marker_2m = 0x2222000000000002ULL;
 static volatile uint64_t marker_1g = 0x1111000000000001ULL;
-
-static uint64_t boot_cr3;               /* the boot tables (identity map only) */
-static uint64_t boot_pml4e;             /* their PML4[0] */
 
 #define FRAME_PA(k) ((uint64_t)(uintptr_t)frames[k])
 
@@ -47,57 +35,19 @@ static uint64_t pattern(unsigned k, unsigned j)
     return 0xa000000000000000ULL | ((uint64_t)k << 40) | j;
 }
 
-static void clear_table(table_t t)
-{
-    for (unsigned i = 0; i < 512; i++)
-        t[i] = 0;
-}
-
 static void reset_space(void)
 {
-    write_cr3(boot_cr3);                /* never edit the live PML4[0] */
+    pg_boot();                          /* never edit the live PML4[0] */
     for (unsigned k = 0; k < NFRAMES; k++)
         for (unsigned j = 0; j < 512; j++)
             frames[k][j] = pattern(k, j);
 
-    clear_table(pml4_a);
-    clear_table(pdpt_a);
-    clear_table(pd_a);
-    clear_table(pt_a);
-    pml4_a[0] = boot_pml4e;
-    pml4_a[1] = (uint64_t)(uintptr_t)pdpt_a | PTE_FLAGS;
-    pdpt_a[0] = (uint64_t)(uintptr_t)pd_a | PTE_FLAGS;
-    pdpt_a[1] = 0 | PTE_FLAGS | PTE_PS;                         /* 1 GiB page: PA 0 */
-    pd_a[0] = (uint64_t)(uintptr_t)pt_a | PTE_FLAGS;
-    pd_a[1] = ((uintptr_t)&marker_2m & ~0x1fffffULL) | PTE_FLAGS | PTE_PS;  /* 2 MiB page */
+    pg_build(&space_a);
+    space_a.pdpt[1] = 0 | PTE_FLAGS | PTE_PS;                   /* 1 GiB page: PA 0 */
+    space_a.pd[1] = ((uintptr_t)&marker_2m & ~0x1fffffULL) | PTE_FLAGS | PTE_PS;  /* 2 MiB page */
 
     write_cr0(read_cr0() | CR0_WP);
-    write_cr3((uint64_t)(uintptr_t)pml4_a);
-}
-
-/* ---- accessors, run through rom_try (CPL0) or rom_try_user (CPL3) ---- */
-
-static struct acc {
-    uint64_t va;
-    uint64_t value;
-} acc;
-
-static void do_read(void *p)
-{
-    struct acc *a = p;
-    __asm__ volatile("movq (%1), %0" : "=r"(a->value) : "r"(a->va) : "memory");
-}
-
-static void do_write(void *p)
-{
-    struct acc *a = p;
-    __asm__ volatile("movq %0, (%1)" : : "r"(a->value), "r"(a->va) : "memory");
-}
-
-static void do_exec(void *p)
-{
-    struct acc *a = p;
-    a->value = ((uint64_t (*)(void))(uintptr_t)a->va)();
+    pg_load(&space_a);
 }
 
 /* mov $0x600dc0de, %eax; ret */
@@ -111,23 +61,16 @@ static void place_code(unsigned k)
         dst[i] = code_bytes[i];
 }
 
-enum op { OP_R, OP_W, OP_X };
-
-static int access(int user, enum op op, uint64_t va, uint64_t value, struct rom_fault *f)
+static int access(int user, enum pg_op op, uint64_t va, uint64_t value, struct rom_fault *f)
 {
-    void (*fn)(void *) = op == OP_R ? do_read : op == OP_W ? do_write : do_exec;
-    acc.va = va;
-    acc.value = value;
-    return user ? rom_try_user(fn, &acc, f) : rom_try(fn, &acc, f);
+    return pg_access(user, op, 8, va, value, f);
 }
 
 /* ---- reporting ---- */
 
-static unsigned bit(uint64_t e, uint64_t m) { return (e & m) ? 1 : 0; }
-
 static void print_ad(uint64_t leaf, uint64_t parent)
 {
-    rom_printf(" A/D leaf=%u%u parent=%u", bit(leaf, PTE_A), bit(leaf, PTE_D), bit(parent, PTE_A));
+    rom_printf(" A/D leaf=%u%u parent=%u", pg_bit(leaf, PTE_A), pg_bit(leaf, PTE_D), pg_bit(parent, PTE_A));
 }
 
 static void print_fault(const char *name, const struct rom_fault *f)
@@ -139,36 +82,16 @@ static void print_fault(const char *name, const struct rom_fault *f)
         rom_printf("exception vector=%lu err=0x%lx", f->vector, f->error);
 }
 
-/* Judges against the SDM; prints nothing when all is as expected. */
-static void expect(int ok, const char *what)
-{
-    if (!ok)
-        rom_printf(" %s expected %s", rom_verdict(0), what);
-}
-
-/*
- * SDM "Page-Fault Exceptions": RSVD=1 comes with P=1 ("bit 3 of the error
- * code can be set only if bit 0 is also set"). QEMU 7.2's TCG reports RSVD without P; accept both, print what
- * happened, and say what the SDM gives when it differs.
- */
-static void judge_err(const struct rom_fault *f, uint64_t want)
-{
-    int rsvd_no_p = (want & 0x8) && f->error == (want & ~1ULL);
-    expect(f->vector == PF && (f->error == want || rsvd_no_p), "another error code");
-    if (f->vector == PF && rsvd_no_p)
-        rom_printf(" (SDM: err=0x%lx)", want);
-}
-
 /* Expected #PF error code ("Page-Fault Exceptions": P=1 W/R=2 U/S=4 RSVD=8 I/D=0x10), or OK. */
 #define OK (-1L)
 
 struct pcase {
     const char *name;
     int user;
-    enum op op;
-    uint64_t pte;                       /* flags of pt_a[1] (frame 1) */
-    uint64_t pde_clear, pde_set;        /* applied to pd_a[0] */
-    uint64_t pml4e_set;                 /* applied to pml4_a[1] */
+    enum pg_op op;
+    uint64_t pte;                       /* flags of space_a.pt[1] (frame 1) */
+    uint64_t pde_clear, pde_set;        /* applied to space_a.pd[0] */
+    uint64_t pml4e_set;                 /* applied to space_a.pml4[1] */
     int wp0;                            /* run with CR0.WP = 0 */
     long err;
 };
@@ -221,41 +144,41 @@ static void run_case(const struct pcase *c)
     const uint64_t va = VA(1), wvalue = 0x00c0ffee00c0ffeeULL;
 
     reset_space();
-    pt_a[1] = FRAME_PA(1) | c->pte;
-    pd_a[0] = (pd_a[0] & ~c->pde_clear) | c->pde_set;
-    pml4_a[1] |= c->pml4e_set;
+    space_a.pt[1] = FRAME_PA(1) | c->pte;
+    space_a.pd[0] = (space_a.pd[0] & ~c->pde_clear) | c->pde_set;
+    space_a.pml4[1] |= c->pml4e_set;
     if (c->op == OP_X)
         place_code(1);
-    write_cr3((uint64_t)(uintptr_t)pml4_a);
+    pg_load(&space_a);
     if (c->wp0)
         write_cr0(read_cr0() & ~(uint64_t)CR0_WP);
 
     int faulted = access(c->user, c->op, va, wvalue, &f);
     write_cr0(read_cr0() | CR0_WP);
-    uint64_t leaf = pt_a[1], parent = pd_a[0];
+    uint64_t leaf = space_a.pt[1], parent = space_a.pd[0];
 
     if (!faulted) {
         /* The value: what was read, what the frame holds after a write, or what the code returned. */
-        uint64_t value = c->op == OP_W ? frames[1][0] : acc.value;
+        uint64_t value = c->op == OP_W ? frames[1][0] : pg_acc.value;
         uint64_t want = c->op == OP_R ? pattern(1, 0) : c->op == OP_W ? wvalue : CODE_VALUE;
         rom_printf("case %s: ok value=0x%lx", c->name, value);
         print_ad(leaf, parent);
         if (c->err != OK)
-            expect(0, "#PF");
-        expect(value == want, "other value");
-        expect(bit(leaf, PTE_A) && bit(leaf, PTE_D) == (c->op == OP_W) && bit(parent, PTE_A),
+            pg_expect(0, "#PF");
+        pg_expect(value == want, "other value");
+        pg_expect(pg_bit(leaf, PTE_A) && pg_bit(leaf, PTE_D) == (c->op == OP_W) && pg_bit(parent, PTE_A),
                c->op == OP_W ? "leaf=11 parent=1" : "leaf=10 parent=1");
     } else {
         print_fault(c->name, &f);
         print_ad(leaf, parent);
         if (c->err == OK) {
-            expect(0, "no fault");
+            pg_expect(0, "no fault");
         } else {
-            judge_err(&f, (uint64_t)c->err);
-            expect(f.cr2 == va, "cr2 = the page");
+            pg_judge_err(&f, (uint64_t)c->err);
+            pg_expect(f.cr2 == va, "cr2 = the page");
         }
         if (c->op == OP_W)
-            expect(frames[1][0] == pattern(1, 0), "frame unchanged");
+            pg_expect(frames[1][0] == pattern(1, 0), "frame unchanged");
     }
     rom_putc('\n');
 }
@@ -272,12 +195,12 @@ static void case_large_pages(void)
     int faulted = access(0, OP_R, va, 0, &f);
     if (faulted) {
         print_fault("page-2m-read", &f);
-        expect(0, "no fault");
+        pg_expect(0, "no fault");
     } else {
-        rom_printf("case page-2m-read: ok value=0x%lx", acc.value);
-        print_ad(pd_a[1], pdpt_a[0]);
-        expect(acc.value == marker_2m, "marker_2m");
-        expect(bit(pd_a[1], PTE_A) && !bit(pd_a[1], PTE_D), "leaf=10");
+        rom_printf("case page-2m-read: ok value=0x%lx", pg_acc.value);
+        print_ad(space_a.pd[1], space_a.pdpt[0]);
+        pg_expect(pg_acc.value == marker_2m, "marker_2m");
+        pg_expect(pg_bit(space_a.pd[1], PTE_A) && !pg_bit(space_a.pd[1], PTE_D), "leaf=10");
     }
     rom_putc('\n');
 
@@ -285,12 +208,12 @@ static void case_large_pages(void)
     faulted = access(0, OP_W, va, 0x2222000000000022ULL, &f);
     if (faulted) {
         print_fault("page-2m-write", &f);
-        expect(0, "no fault");
+        pg_expect(0, "no fault");
     } else {
         rom_printf("case page-2m-write: ok value=0x%lx", marker_2m);
-        print_ad(pd_a[1], pdpt_a[0]);
-        expect(marker_2m == 0x2222000000000022ULL, "the written value");
-        expect(bit(pd_a[1], PTE_A) && bit(pd_a[1], PTE_D), "leaf=11");
+        print_ad(space_a.pd[1], space_a.pdpt[0]);
+        pg_expect(marker_2m == 0x2222000000000022ULL, "the written value");
+        pg_expect(pg_bit(space_a.pd[1], PTE_A) && pg_bit(space_a.pd[1], PTE_D), "leaf=11");
     }
     marker_2m = 0x2222000000000002ULL;
     rom_putc('\n');
@@ -301,29 +224,29 @@ static void case_large_pages(void)
     faulted = access(0, OP_R, va, 0, &f);
     if (faulted) {
         print_fault("page-1g-read", &f);
-        expect(0, "no fault");
+        pg_expect(0, "no fault");
     } else {
-        rom_printf("case page-1g-read: ok value=0x%lx", acc.value);
-        print_ad(pdpt_a[1], pml4_a[1]);
-        expect(acc.value == marker_1g, "marker_1g");
-        expect(bit(pdpt_a[1], PTE_A) && !bit(pdpt_a[1], PTE_D), "leaf=10");
+        rom_printf("case page-1g-read: ok value=0x%lx", pg_acc.value);
+        print_ad(space_a.pdpt[1], space_a.pml4[1]);
+        pg_expect(pg_acc.value == marker_1g, "marker_1g");
+        pg_expect(pg_bit(space_a.pdpt[1], PTE_A) && !pg_bit(space_a.pdpt[1], PTE_D), "leaf=10");
     }
     rom_putc('\n');
 
     /* A 2 MiB page whose frame is not 2 MiB aligned: bits 20:13 are reserved (the 2-MByte-page PDE format). */
     reset_space();
-    pd_a[1] |= 0x100000;
-    write_cr3((uint64_t)(uintptr_t)pml4_a);
+    space_a.pd[1] |= 0x100000;
+    pg_load(&space_a);
     va = REGION + 0x200000;
     faulted = access(0, OP_R, va, 0, &f);
     if (faulted) {
         print_fault("page-2m-misaligned-read", &f);
-        print_ad(pd_a[1], pdpt_a[0]);
-        judge_err(&f, 0x9);
-        expect(f.cr2 == va, "cr2 = the page");
+        print_ad(space_a.pd[1], space_a.pdpt[0]);
+        pg_judge_err(&f, 0x9);
+        pg_expect(f.cr2 == va, "cr2 = the page");
     } else {
-        rom_printf("case page-2m-misaligned-read: ok value=0x%lx", acc.value);
-        expect(0, "#PF err=0x9");
+        rom_printf("case page-2m-misaligned-read: ok value=0x%lx", pg_acc.value);
+        pg_expect(0, "#PF err=0x9");
     }
     rom_putc('\n');
 }
@@ -335,17 +258,17 @@ static void case_invlpg(void)
     /* INVLPG drops the stale translation ("Invalidation of TLBs and Paging-Structure
        Caches"); before it, either frame may be seen, so only the value after it is printed. */
     reset_space();
-    pt_a[2] = FRAME_PA(2) | PTE_FLAGS;
+    space_a.pt[2] = FRAME_PA(2) | PTE_FLAGS;
     int faulted = access(0, OP_R, VA(2), 0, &f);        /* caches VA(2) -> frame 2 */
-    pt_a[2] = FRAME_PA(3) | PTE_FLAGS;
+    space_a.pt[2] = FRAME_PA(3) | PTE_FLAGS;
     invlpg(VA(2));
     faulted |= access(0, OP_R, VA(2), 0, &f);
     if (faulted) {
         print_fault("invlpg", &f);
-        expect(0, "no fault");
+        pg_expect(0, "no fault");
     } else {
-        rom_printf("case invlpg: ok value=0x%lx", acc.value);
-        expect(acc.value == pattern(3, 0), "frame 3");
+        rom_printf("case invlpg: ok value=0x%lx", pg_acc.value);
+        pg_expect(pg_acc.value == pattern(3, 0), "frame 3");
     }
     rom_putc('\n');
 
@@ -353,16 +276,16 @@ static void case_invlpg(void)
     reset_space();
     faulted = access(0, OP_R, VA(2), 0, &f);
     int first = faulted && f.vector == PF && f.error == 0 && f.cr2 == VA(2);
-    pt_a[2] = FRAME_PA(4) | PTE_FLAGS;
+    space_a.pt[2] = FRAME_PA(4) | PTE_FLAGS;
     invlpg(VA(2));
     faulted = access(0, OP_R, VA(2), 0, &f);
     if (faulted) {
         print_fault("invlpg-after-fault", &f);
-        expect(0, "no fault");
+        pg_expect(0, "no fault");
     } else {
-        rom_printf("case invlpg-after-fault: ok value=0x%lx", acc.value);
-        expect(first, "a #PF first");
-        expect(acc.value == pattern(4, 0), "frame 4");
+        rom_printf("case invlpg-after-fault: ok value=0x%lx", pg_acc.value);
+        pg_expect(first, "a #PF first");
+        pg_expect(pg_acc.value == pattern(4, 0), "frame 4");
     }
     rom_putc('\n');
 }
@@ -373,57 +296,50 @@ static void case_cr3_switch(void)
     uint64_t va_a, va_b;
 
     reset_space();
-    pt_a[5] = FRAME_PA(5) | PTE_FLAGS;
-    clear_table(pml4_b);
-    clear_table(pdpt_b);
-    clear_table(pd_b);
-    clear_table(pt_b);
-    pml4_b[0] = boot_pml4e;
-    pml4_b[1] = (uint64_t)(uintptr_t)pdpt_b | PTE_FLAGS;
-    pdpt_b[0] = (uint64_t)(uintptr_t)pd_b | PTE_FLAGS;
-    pd_b[0] = (uint64_t)(uintptr_t)pt_b | PTE_FLAGS;
-    pt_b[5] = FRAME_PA(6) | PTE_FLAGS;
+    space_a.pt[5] = FRAME_PA(5) | PTE_FLAGS;
+    pg_build(&space_b);
+    space_b.pt[5] = FRAME_PA(6) | PTE_FLAGS;
 
     int faulted = access(0, OP_R, VA(5), 0, &f);
-    va_a = acc.value;
-    write_cr3((uint64_t)(uintptr_t)pml4_b);
+    va_a = pg_acc.value;
+    pg_load(&space_b);
     faulted |= access(0, OP_R, VA(5), 0, &f);
-    va_b = acc.value;
-    write_cr3((uint64_t)(uintptr_t)pml4_a);
+    va_b = pg_acc.value;
+    pg_load(&space_a);
     faulted |= access(0, OP_R, VA(5), 0, &f);
     if (faulted) {
         print_fault("cr3-switch", &f);
-        expect(0, "no fault");
+        pg_expect(0, "no fault");
     } else {
-        rom_printf("case cr3-switch: ok value-a=0x%lx value-b=0x%lx value-a-again=0x%lx", va_a, va_b, acc.value);
-        expect(va_a == pattern(5, 0) && va_b == pattern(6, 0) && acc.value == va_a, "frames 5, 6, 5");
+        rom_printf("case cr3-switch: ok value-a=0x%lx value-b=0x%lx value-a-again=0x%lx", va_a, va_b, pg_acc.value);
+        pg_expect(va_a == pattern(5, 0) && va_b == pattern(6, 0) && pg_acc.value == va_a, "frames 5, 6, 5");
     }
     rom_putc('\n');
 }
 
 /* An 8-byte access at VA(6) + 0xffc: 4 bytes in VA(6) (present), 4 in VA(7) (not present). */
-static void case_cross_page(const char *name, int user, enum op op, long err)
+static void case_cross_page(const char *name, int user, enum pg_op op, long err)
 {
     struct rom_fault f;
     const uint64_t va = VA(6) + PAGE - 4;
 
     reset_space();
-    pt_a[6] = FRAME_PA(7) | PTE_FLAGS;
-    write_cr3((uint64_t)(uintptr_t)pml4_a);
+    space_a.pt[6] = FRAME_PA(7) | PTE_FLAGS;
+    pg_load(&space_a);
     int faulted = access(user, op, va, 0x5555555555555555ULL, &f);
-    uint64_t first = pt_a[6];
+    uint64_t first = space_a.pt[6];
     if (!faulted) {
-        rom_printf("case %s: ok value=0x%lx", name, acc.value);
-        expect(0, "#PF");
+        rom_printf("case %s: ok value=0x%lx", name, pg_acc.value);
+        pg_expect(0, "#PF");
     } else {
         print_fault(name, &f);
         int unchanged = frames[7][511] == pattern(7, 511);
         rom_printf(" first-page=%s", unchanged ? "unchanged" : "changed");
         /* first-page A/D: the SDM leaves these open when the access faults. */
-        rom_printf(" A/D first-leaf=%u%u", bit(first, PTE_A), bit(first, PTE_D));
-        expect(f.vector == PF && f.error == (uint64_t)err, "another error code");
-        expect(f.cr2 == VA(7), "cr2 = the second page");
-        expect(unchanged, "first page unchanged");
+        rom_printf(" A/D first-leaf=%u%u", pg_bit(first, PTE_A), pg_bit(first, PTE_D));
+        pg_expect(f.vector == PF && f.error == (uint64_t)err, "another error code");
+        pg_expect(f.cr2 == VA(7), "cr2 = the second page");
+        pg_expect(unchanged, "first page unchanged");
     }
     rom_putc('\n');
 }
@@ -442,13 +358,12 @@ void rom_main(uint32_t magic, uint32_t mbi)
         maxphy = r[0] & 0xff;
     }
     cpuid(0x80000001, 0, r);
-    nx = bit(r[3], 1u << 20);
-    gb = bit(r[3], 1u << 26);
+    nx = pg_bit(r[3], 1u << 20);
+    gb = pg_bit(r[3], 1u << 26);
     rom_printf("cpu: maxphyaddr=%u nx=%u page1gb=%u %s\n", maxphy, nx, gb,
                rom_verdict(maxphy >= 36 && maxphy <= 45 && nx && gb));
 
-    boot_cr3 = read_cr3();
-    boot_pml4e = ((volatile uint64_t *)(uintptr_t)(boot_cr3 & PTE_ADDR))[0];
+    pg_init();
 
     for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++)
         run_case(&cases[i]);
@@ -459,6 +374,6 @@ void rom_main(uint32_t magic, uint32_t mbi)
     case_cross_page("cross-page-write-cpl0", 0, OP_W, 0x2);
     case_cross_page("cross-page-write-cpl3", 1, OP_W, 0x6);
 
-    write_cr3(boot_cr3);                /* back to the boot tables */
+    pg_boot();                          /* back to the boot tables */
     rom_done();
 }

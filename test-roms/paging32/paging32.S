@@ -1,7 +1,8 @@
 /*
  * ROM "paging32": 32-bit paging (CR4.PAE=0) and PAE paging (CR4.PAE=1,
- * EFER.LME=0) from 32-bit protected mode. Standalone: its own multiboot
- * header, GDT (ring 0 and ring 3 flat segments, a TSS), IDT and COM1 output.
+ * EFER.LME=0) from 32-bit protected mode. Standalone, on runtime32 (rt32.S:
+ * multiboot header, GDT with ring 0 and ring 3 flat segments, stack, COM1
+ * output); its own TSS and IDT.
  *
  * Every case starts with paging off, rebuilds the paging structures (all A/D
  * clear), edits a few entries, turns paging on (CR0.PG set: the TLBs start
@@ -15,10 +16,7 @@
  * CR4.PSE says; TEST + 0 the data page, TEST + 0x1000 the code page,
  * TEST + 4 MiB (32-bit) or TEST + 2 MiB (PAE) the large page.
  */
-        .equ    MB_MAGIC, 0x1BADB002
-        .equ    MB_FLAGS, 0x00000003  /* page-align | mem-info */
-        .equ    COM1, 0x3F8
-        .equ    EXIT_PORT, 0xF4
+#include "rt32.h"
         .equ    TEST, 0x40000000
         .equ    BIG, 0x00800000
         .equ    DATA_VAL, 0xda7a0010  /* at pg_data + 0x10 */
@@ -47,102 +45,16 @@
         .equ    F_SDM_GP, 8  /* the SDM gives #GP(0) with CR3 unchanged */
         .equ    F_SDM_OK, 16  /* the SDM gives ok value=DATA_VAL, leaf A=1, parent A=1 */
 
-        .section .multiboot, "a"
-        .align 4
-        .long MB_MAGIC, MB_FLAGS, -(MB_MAGIC + MB_FLAGS)
-
         .text
         .code32
-        .globl _start
-_start:
-        cli
-        cld
-        lgdtl   gdt_desc
-        ljmpl   $0x08, $1f
-1:      movl    $0x10, %eax
-        movl    %eax, %ds
-        movl    %eax, %es
-        movl    %eax, %fs
-        movl    %eax, %gs
-        movl    %eax, %ss
-        movl    $stack_top, %esp
-        call    uart_init
+        .globl rom32_main
+rom32_main:
         movl    $s_hello, %esi
         call    puts
         call    setup_tss_idt
         call    cpu_line
         call    cases32
         call    cases_pae
-        movl    $s_done, %esi
-        call    puts
-        movb    $0, %al
-        outb    %al, $EXIT_PORT         /* isa-debug-exit: QEMU exits with status 1 */
-2:      hlt
-        jmp     2b
-
-/* ---- COM1 output (all registers preserved) ---- */
-uart_init:
-        movw    $COM1 + 1, %dx
-        movb    $0x00, %al              /* IER: no interrupts */
-        outb    %al, %dx
-        movw    $COM1 + 3, %dx
-        movb    $0x80, %al              /* DLAB */
-        outb    %al, %dx
-        movw    $COM1, %dx
-        movb    $0x01, %al              /* divisor 1 */
-        outb    %al, %dx
-        incw    %dx
-        movb    $0x00, %al
-        outb    %al, %dx
-        movw    $COM1 + 3, %dx
-        movb    $0x03, %al              /* 8N1 */
-        outb    %al, %dx
-        ret
-
-putc:                                   /* AL = character */
-        pushl   %edx
-        pushl   %eax
-        movw    $COM1 + 5, %dx
-1:      inb     %dx, %al
-        testb   $0x20, %al              /* LSR bit 5: THR empty */
-        jz      1b
-        popl    %eax
-        movw    $COM1, %dx
-        outb    %al, %dx
-        popl    %edx
-        ret
-
-puts:                                   /* ESI = NUL-terminated string; DF must be 0 */
-        pushl   %esi
-        pushl   %eax
-1:      lodsb
-        testb   %al, %al
-        jz      2f
-        call    putc
-        jmp     1b
-2:      popl    %eax
-        popl    %esi
-        ret
-
-hex:                                    /* "0x" then the low ECX nibbles of EAX */
-        pushal
-        movl    %eax, %edx
-        movb    $'0', %al
-        call    putc
-        movb    $'x', %al
-        call    putc
-1:      decl    %ecx
-        movl    %edx, %eax
-        pushl   %ecx
-        shll    $2, %ecx
-        shrl    %cl, %eax
-        popl    %ecx
-        andl    $15, %eax
-        movb    hexdigits(%eax), %al
-        call    putc
-        testl   %ecx, %ecx
-        jnz     1b
-        popal
         ret
 
 hexmin:                                 /* "0x" and EAX without leading zeros */
@@ -164,13 +76,6 @@ hexmin:                                 /* "0x" and EAX without leading zeros */
 2:      call    hex
         popl    %edx
         popl    %ecx
-        ret
-
-newline:
-        pushl   %eax
-        movb    $'\n', %al
-        call    putc
-        popl    %eax
         ret
 
 /* ---- GDT TSS descriptor, TSS, IDT ---- */
@@ -778,9 +683,7 @@ cpu_line:
 
 /* ---- data ---- */
         .section .rodata
-hexdigits:      .ascii "0123456789abcdef"
 s_hello:        .asciz "cr3-rom paging32\n"
-s_done:         .asciz "cr3-rom done\n"
 s_cpu:          .asciz "cpu: maxphyaddr="
 s_smep:         .asciz " smep="
 s_nx:           .asciz " nx="
@@ -807,16 +710,6 @@ exc_stubs:
         .long   exc\v
         .endr
 
-        .balign 8
-gdt:    .quad   0
-        .quad   0x00cf9a000000ffff      /* 0x08: code, DPL 0, base 0, 4 GiB, D=1 */
-        .quad   0x00cf92000000ffff      /* 0x10: data, DPL 0 */
-        .quad   0x00cffa000000ffff      /* 0x18: code, DPL 3 */
-        .quad   0x00cff2000000ffff      /* 0x20: data, DPL 3 */
-        .quad   0                       /* 0x28: TSS, filled in at run time */
-gdt_desc:
-        .word   gdt_desc - gdt - 1
-        .long   gdt
 idt_desc:
         .word   0x81 * 8 - 1
         .long   idt
@@ -858,5 +751,3 @@ tss:            .skip 104
         .balign 16
                 .skip 4096
 int_stack_top:
-                .skip 16384
-stack_top:

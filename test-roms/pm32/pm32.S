@@ -1,36 +1,17 @@
 /*
  * ROM "pm32": integer instructions in 32-bit protected mode, paging off.
- * Standalone: its own multiboot header, flat GDT, stack and COM1 output;
- * never enters long mode. Each case prints operands, the result (full EAX,
+ * Standalone, on runtime32 (rt32.S: multiboot header, flat GDT, stack, COM1
+ * output); never enters long mode. Each case prints operands, the result (full EAX,
  * so 8/16-bit writes show the preserved upper bits) and EFLAGS & 0x8d5
  * with the flags the SDM leaves undefined for that instruction masked out.
  */
-#define MB_MAGIC    0x1BADB002
-#define MB_FLAGS    0x00000003          /* page-align | mem-info */
-#define COM1        0x3F8
-#define EXIT_PORT   0xF4
+#include "rt32.h"
 #define FALL        0x8D7               /* bit 1 + OF SF ZF AF PF CF all set */
-
-        .section .multiboot, "a"
-        .align 4
-        .long MB_MAGIC, MB_FLAGS, -(MB_MAGIC + MB_FLAGS)
 
         .text
         .code32
-        .globl _start
-_start:
-        cli
-        cld
-        lgdtl   gdt_desc
-        ljmpl   $0x08, $1f
-1:      movl    $0x10, %eax
-        movl    %eax, %ds
-        movl    %eax, %es
-        movl    %eax, %fs
-        movl    %eax, %gs
-        movl    %eax, %ss
-        movl    $stack_top, %esp
-        call    uart_init
+        .globl rom32_main
+rom32_main:
         movl    $s_hello, %esi
         call    puts
         call    alu_cases
@@ -42,88 +23,11 @@ _start:
         call    setcc_cases
         call    stack_cases
         call    string_cases
-        movl    $s_done, %esi
-        call    puts
-        movb    $0, %al
-        outb    %al, $EXIT_PORT         /* isa-debug-exit: QEMU exits with status 1 */
-2:      hlt
-        jmp     2b
-
-/* ---- COM1 output (all registers preserved) ---- */
-uart_init:
-        movw    $COM1 + 1, %dx
-        movb    $0x00, %al              /* IER: no interrupts */
-        outb    %al, %dx
-        movw    $COM1 + 3, %dx
-        movb    $0x80, %al              /* DLAB */
-        outb    %al, %dx
-        movw    $COM1, %dx
-        movb    $0x01, %al              /* divisor 1 */
-        outb    %al, %dx
-        incw    %dx
-        movb    $0x00, %al
-        outb    %al, %dx
-        movw    $COM1 + 3, %dx
-        movb    $0x03, %al              /* 8N1 */
-        outb    %al, %dx
-        ret
-
-putc:                                   /* AL = character */
-        pushl   %edx
-        pushl   %eax
-        movw    $COM1 + 5, %dx
-1:      inb     %dx, %al
-        testb   $0x20, %al              /* LSR bit 5: THR empty */
-        jz      1b
-        popl    %eax
-        movw    $COM1, %dx
-        outb    %al, %dx
-        popl    %edx
-        ret
-
-puts:                                   /* ESI = NUL-terminated string; DF must be 0 */
-        pushl   %esi
-        pushl   %eax
-1:      lodsb
-        testb   %al, %al
-        jz      2f
-        call    putc
-        jmp     1b
-2:      popl    %eax
-        popl    %esi
-        ret
-
-hex:                                    /* "0x" then the low ECX nibbles of EAX */
-        pushal
-        movl    %eax, %edx
-        movb    $'0', %al
-        call    putc
-        movb    $'x', %al
-        call    putc
-1:      decl    %ecx
-        movl    %edx, %eax
-        pushl   %ecx
-        shll    $2, %ecx
-        shrl    %cl, %eax
-        popl    %ecx
-        andl    $15, %eax
-        movb    hexdigits(%eax), %al
-        call    putc
-        testl   %ecx, %ecx
-        jnz     1b
-        popal
         ret
 
 pv:                                     /* puts(ESI), hex(EAX, ECX) */
         call    puts
         jmp     hex
-
-newline:
-        pushl   %eax
-        movb    $'\n', %al
-        call    putc
-        popl    %eax
-        ret
 
 /* Prints a case from its descriptor (EBX) and r_eax, r_edx, r_fl. */
 #define D_NAME  0
@@ -740,9 +644,7 @@ string_cases:
 
 /* ---- data ---- */
         .section .rodata
-hexdigits:      .ascii "0123456789abcdef"
 s_hello:        .asciz "cr3-rom pm32\n"
-s_done:         .asciz "cr3-rom done\n"
 s_a:            .asciz " a="
 s_b:            .asciz " b="
 s_d:            .asciz " d="
@@ -752,14 +654,6 @@ s_f:            .asciz " f="
 s_dst:          .asciz " dst:"
 s_setcc:        .asciz "setcc in="
 s_setcc2:       .asciz " o,no,b,ae,e,ne,be,a,s,ns,p,np,l,ge,le,g="
-
-        .balign 8
-gdt:    .quad   0
-        .quad   0x00cf9a000000ffff      /* 0x08: code, base 0, 4 GiB, D=1 */
-        .quad   0x00cf92000000ffff      /* 0x10: data, base 0, 4 GiB, B=1 */
-gdt_desc:
-        .word   gdt_desc - gdt - 1
-        .long   gdt
 
         .data
         .balign 4
@@ -778,7 +672,3 @@ setbuf: .fill   16, 1, 0
 src:    .fill   64, 1, 0
 dst:    .fill   64, 1, 0
 
-        .bss
-        .balign 16
-stack:  .skip   16384
-stack_top:
