@@ -1,0 +1,274 @@
+// The multiboot loader against QEMU's hand-off for the same images
+// (test-roms/golden/boot.txt, recorded under -m 256), plus hand-made images.
+
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { LoadError } from "../src/boot/load-error.ts";
+import { findMultibootHeader, loadMultiboot, MULTIBOOT_HEADER_MAGIC } from "../src/boot/multiboot.ts";
+import { createMachineMemory, type MachineMemory } from "../src/machine/memory.ts";
+import { MIB } from "../src/machine/ram.ts";
+import { makeElf } from "./helpers/elf-builder.ts";
+const machine = (): MachineMemory => createMachineMemory({ ramBytes: 256 * MIB });
+
+function cString(m: MachineMemory, pa: number): string {
+  let s = "";
+  for (let c = m.bus.read8(pa); c !== 0 && s.length < 512; c = m.bus.read8(++pa)) s += String.fromCharCode(c);
+  return s;
+}
+
+function u64(m: MachineMemory, pa: number): number {
+  return (m.bus.read32(pa) >>> 0) + (m.bus.read32(pa + 4) >>> 0) * 2 ** 32;
+}
+
+/** The golden's lines, parsed: what QEMU gave boot.elf. */
+function golden(): { flags: number; memLower: number; memUpper: number; cmdline: string; mmapLength: number; mmap: number[][] } {
+  const text = readFileSync("test-roms/golden/boot.txt", "utf8");
+  const num = (re: RegExp): string => {
+    const m = re.exec(text);
+    if (m === null) throw new Error(`golden lacks ${re}`);
+    return m[1];
+  };
+  const mmap = [...text.matchAll(/mmap\[\d+\]: base=0x([0-9a-f]+) length=0x([0-9a-f]+) type=(\d+)/g)].map((m) => [
+    parseInt(m[1], 16),
+    parseInt(m[2], 16),
+    Number(m[3]),
+  ]);
+  return {
+    flags: parseInt(num(/multiboot flags: 0x([0-9a-f]+)/), 16),
+    memLower: Number(num(/mem_lower=(\d+)/)),
+    memUpper: Number(num(/mem_upper=(\d+)/)),
+    cmdline: num(/multiboot cmdline: "(.*)"/),
+    mmapLength: Number(num(/mmap_length=(\d+)/)),
+    mmap,
+  };
+}
+
+/** Reads the information structure from guest memory as the boot ROM does. */
+function readInfo(m: MachineMemory, ebx: number) {
+  const r = (o: number): number => m.bus.read32(ebx + o) >>> 0;
+  const mmapAddr = r(48), mmapLength = r(44);
+  const mmap: number[][] = [];
+  for (let p = mmapAddr; p < mmapAddr + mmapLength; p += (m.bus.read32(p) >>> 0) + 4) {
+    mmap.push([u64(m, p + 4), u64(m, p + 12), m.bus.read32(p + 20) >>> 0]);
+  }
+  return {
+    flags: r(0),
+    memLower: r(4),
+    memUpper: r(8),
+    bootDevice: r(12),
+    cmdline: cString(m, r(16)),
+    modsCount: r(20),
+    modsAddr: r(24),
+    mmapLength,
+    mmap,
+    loaderName: cString(m, r(64)),
+  };
+}
+
+describe("loading the ROM images like QEMU -kernel -m 256", () => {
+  for (const name of ["boot", "paging"]) {
+    it(`${name}.elf: header, segments at 1 MiB, entry, information structure as in the golden`, () => {
+      const image = readFileSync(`test-roms/images/${name}.elf`);
+      const m = machine();
+      const boot = loadMultiboot(m, image, { kernelPath: "test-roms/images/boot.elf", append: "" });
+      expect(boot.header.offset).toBe(0x1000);
+      expect(boot.header.flags).toBe(3);
+      expect(boot.format).toBe("elf32");
+      expect(boot.entry).toBe(0x100010);
+      expect(boot.eax).toBe(0x2badb002);
+      expect(boot.segments[0].paddr).toBe(0x100000);
+      // The image's bytes are in RAM at p_paddr, and the bss is zero.
+      for (const s of boot.segments) {
+        const seg = s.source.match(/\d+$/)!;
+        const off = image.readUInt32LE(52 + Number(seg[0]) * 32 + 4);
+        for (const i of [0, s.fileBytes - 1]) expect(m.bus.read8(s.paddr + i)).toBe(image[off + i]);
+        if (s.memBytes > s.fileBytes) expect(m.bus.read8(s.paddr + s.memBytes - 1)).toBe(0);
+      }
+      const g = golden();
+      const info = readInfo(m, boot.ebx);
+      expect(info.flags).toBe(g.flags);
+      expect(info.memLower).toBe(g.memLower);
+      expect(info.memUpper).toBe(g.memUpper);
+      expect(info.cmdline).toBe(g.cmdline);
+      expect(info.mmapLength).toBe(g.mmapLength);
+      expect(info.mmap).toEqual(g.mmap);
+      expect(info.mmap).toHaveLength(7);
+      expect(info.bootDevice).toBe(0x8000ffff);
+      expect(info.modsCount).toBe(0);
+      expect(info.loaderName).toBe("qemu");
+    });
+  }
+
+  it("places the strings after the kernel's page-aligned end, as QEMU's buffer does", () => {
+    const m = machine();
+    const boot = loadMultiboot(m, readFileSync("test-roms/images/boot.elf"), { kernelPath: "k", append: "a b" });
+    // boot.elf spans 0x100000-0x1190d0.
+    expect(boot.info.modsAddress).toBe(0x11a000);
+    expect(boot.info.cmdlineAddress).toBe(0x11a000);
+    expect(cString(m, boot.info.cmdlineAddress)).toBe("k a b");
+    expect(boot.info.bootLoaderNameAddress).toBe(0x11a000 + 6);
+    expect(boot.ebx).toBe(0x9500);
+  });
+
+  it("loads modules page aligned after the information, with their strings", () => {
+    const m = machine();
+    const a = new Uint8Array(5000).fill(0xaa), b = new Uint8Array([1, 2, 3]);
+    const boot = loadMultiboot(m, readFileSync("test-roms/images/boot.elf"), {
+      kernelPath: "kern",
+      modules: [{ cmdline: "mod1.bin x=1", data: a }, { cmdline: "mod2", data: b }],
+    });
+    expect(boot.modules.map((x) => [x.start, x.end])).toEqual([
+      [0x11b000, 0x11b000 + 5000],
+      [0x11d000, 0x11d003],
+    ]);
+    const info = readInfo(m, boot.ebx);
+    expect(info.modsCount).toBe(2);
+    expect(info.modsAddr).toBe(0x11a000);
+    const mod = (i: number, f: number): number => m.bus.read32(info.modsAddr + 16 * i + 4 * f) >>> 0;
+    expect([mod(0, 0), mod(0, 1), mod(1, 0), mod(1, 1)]).toEqual([0x11b000, 0x11b000 + 5000, 0x11d000, 0x11d003]);
+    expect(cString(m, mod(0, 2))).toBe("mod1.bin x=1");
+    expect(cString(m, mod(1, 2))).toBe("mod2");
+    expect(info.cmdline).toBe("kern ");
+    expect(m.bus.read8(0x11b000 + 4999)).toBe(0xaa);
+    expect(m.bus.read8(0x11d002)).toBe(3);
+  });
+});
+
+/** A multiboot header at `at` in `image`, with the a.out fields if given. */
+function putHeader(image: Uint8Array, at: number, flags: number, aout?: number[]): void {
+  const v = new DataView(image.buffer, image.byteOffset);
+  v.setUint32(at, MULTIBOOT_HEADER_MAGIC, true);
+  v.setUint32(at + 4, flags, true);
+  v.setUint32(at + 8, (-(MULTIBOOT_HEADER_MAGIC + flags)) >>> 0, true);
+  aout?.forEach((x, i) => v.setUint32(at + 12 + 4 * i, x, true));
+}
+
+function loadError(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(LoadError);
+    return (e as Error).message;
+  }
+  throw new Error("no LoadError");
+}
+
+describe("hand-made kernels", () => {
+  it("a.out kludge: loads from header_addr/load_addr, zero bss, entry_addr", () => {
+    // A flat binary: text starts at file offset 0 = load_addr 0x200000, header at 0x40.
+    const image = new Uint8Array(0x300).fill(0x90);
+    putHeader(image, 0x40, 0x10003, [0x200040, 0x200000, 0x200200, 0x204000, 0x200100]);
+    const m = machine();
+    m.bus.write8(0x200200, 0x77); // must be cleared as bss
+    m.bus.write8(0x200300, 0x77);
+    const boot = loadMultiboot(m, image, { kernelPath: "flat" });
+    expect(boot.format).toBe("a.out kludge");
+    expect(boot.entry).toBe(0x200100);
+    expect(boot.segments).toEqual([{ paddr: 0x200000, fileBytes: 0x200, memBytes: 0x4000, source: "a.out kludge image" }]);
+    expect(m.bus.read32(0x200040) >>> 0).toBe(MULTIBOOT_HEADER_MAGIC);
+    expect(m.bus.read8(0x2001ff)).toBe(0x90);
+    expect(m.bus.read8(0x200200)).toBe(0);
+    expect(m.bus.read8(0x200300)).toBe(0);
+    expect(boot.info.cmdlineAddress).toBe(0x204000);
+    expect(readInfo(m, boot.ebx).cmdline).toBe("flat ");
+  });
+
+  it("a.out kludge with load_end_addr 0 loads to the end of the file; bad fields are refused", () => {
+    const image = new Uint8Array(0x1100).fill(0x90);
+    putHeader(image, 0x1000, 0x10000, [0x301000, 0x300000, 0, 0, 0x300000]);
+    const boot = loadMultiboot(machine(), image);
+    expect(boot.segments[0]).toMatchObject({ paddr: 0x300000, fileBytes: 0x1100, memBytes: 0x1100 });
+    putHeader(image, 0x1000, 0x10000, [0x400000, 0x300000, 0, 0, 0x300000]);
+    expect(loadError(() => loadMultiboot(machine(), image))).toBe("a.out kludge: load_addr 0x300000 would start 0xff000 bytes before the file");
+    putHeader(image, 0x1000, 0x10000, [0x301000, 0x300000, 0x302000, 0, 0x300000]);
+    expect(loadError(() => loadMultiboot(machine(), image))).toBe(
+      "a.out kludge: load_end_addr 0x302000 asks for 0x2000 bytes, past the end of the file",
+    );
+  });
+
+  it("ELF64 kernel with p_paddr != p_vaddr: loaded at p_paddr, entry translated", () => {
+    const image = makeElf({
+      is64: true,
+      entry: 0x40_0000_0010,
+      size: 0x2000,
+      segments: [{ offset: 0x1000, vaddr: 0x40_0000_0000, paddr: 0x200000, filesz: 0x20, memsz: 0x1000 }],
+    });
+    image.fill(0xcc, 0x1000, 0x1020);
+    putHeader(image, 0x1000, 0);
+    const m = machine();
+    const boot = loadMultiboot(m, image);
+    expect(boot.format).toBe("elf64");
+    expect(boot.entry).toBe(0x200010);
+    expect(m.bus.read32(0x200000) >>> 0).toBe(MULTIBOOT_HEADER_MAGIC);
+    expect(m.bus.read8(0x20001f)).toBe(0xcc);
+    expect(m.bus.read8(0x200020)).toBe(0);
+  });
+
+  it("no header in the first 8 KiB", () => {
+    const image = makeElf({ entry: 0x100000, size: 0x3000, segments: [{ offset: 0x2000, vaddr: 0x100000, filesz: 0x10, memsz: 0x10 }] });
+    putHeader(image, 0x2000, 0); // at 8 KiB: too late
+    expect(loadError(() => loadMultiboot(machine(), image))).toBe(
+      "no multiboot header (magic 0x1BADB002, 4-byte aligned) in the first 8192 bytes of the kernel",
+    );
+    expect(() => findMultibootHeader(image.subarray(0, 0x1ff0))).toThrow(LoadError);
+    putHeader(image, 0x1ff4, 0); // the last place a 12-byte header fits
+    expect(findMultibootHeader(image).offset).toBe(0x1ff4);
+  });
+
+  it("bad checksum, unaligned header and unsupported required flags", () => {
+    const image = new Uint8Array(0x100);
+    putHeader(image, 0x10, 0);
+    image[0x18] ^= 1;
+    expect(loadError(() => findMultibootHeader(image))).toBe(
+      "multiboot header at offset 0x10 has a bad checksum (magic + flags + checksum != 0)",
+    );
+    const unaligned = new Uint8Array(0x100);
+    putHeader(unaligned, 0x12, 0);
+    expect(() => findMultibootHeader(unaligned)).toThrow("no multiboot header");
+    putHeader(image, 0x10, 1 << 2);
+    expect(loadError(() => findMultibootHeader(image))).toBe(
+      "multiboot header requires flag bit 2 (video mode table), which this loader does not support",
+    );
+    putHeader(image, 0x10, 1 << 9);
+    expect(loadError(() => findMultibootHeader(image))).toContain("flag bit 9 (unknown)");
+    putHeader(image, 0x10, 3 | (1 << 20)); // optional bits above 16 are ignored
+    expect(findMultibootHeader(image).flags).toBe(3 | (1 << 20));
+  });
+
+  it("not ELF and no a.out kludge", () => {
+    const image = new Uint8Array(0x100);
+    putHeader(image, 0, 3);
+    expect(loadError(() => loadMultiboot(machine(), image))).toBe(
+      "kernel is not an ELF file and its multiboot header does not set flag bit 16 (a.out kludge)",
+    );
+  });
+
+  const oneSegment = (paddr: number, memsz: number): Uint8Array => {
+    const image = makeElf({ entry: paddr, size: 0x2000, segments: [{ offset: 0x1000, vaddr: paddr, filesz: 0x10, memsz }] });
+    putHeader(image, 0x1000, 0);
+    return image;
+  };
+
+  it("a segment outside RAM", () => {
+    expect(loadError(() => loadMultiboot(machine(), oneSegment(0x10000000, 0x1000)))).toBe(
+      "ELF segment 0 (0x10000000-0x10000fff) lies outside guest RAM (0x0-0x9ffff, 0xc0000-0xfffffff)",
+    );
+    expect(loadError(() => loadMultiboot(machine(), oneSegment(0xfffff00, 0x1000)))).toContain("lies outside guest RAM");
+  });
+
+  it("a segment in the VGA/ROM hole or over the information area", () => {
+    expect(loadError(() => loadMultiboot(machine(), oneSegment(0x9f000, 0x2000)))).toBe(
+      "ELF segment 0 (0x9f000-0xa0fff) overlaps the VGA/ROM hole 0xa0000-0xfffff",
+    );
+    expect(loadError(() => loadMultiboot(machine(), oneSegment(0xf0000, 0x100)))).toContain("VGA/ROM hole");
+    expect(loadError(() => loadMultiboot(machine(), oneSegment(0x8000, 0x2000)))).toContain("multiboot information area");
+    // Low memory below the information area is fine.
+    expect(loadMultiboot(machine(), oneSegment(0x10000, 0x1000)).entry).toBe(0x10000);
+  });
+
+  it("the modules must fit in RAM too", () => {
+    expect(
+      loadError(() => loadMultiboot(machine(), oneSegment(0x100000, 0x10), { modules: [{ cmdline: "big", data: new Uint8Array(256 * MIB) }] })),
+    ).toContain("the multiboot information and modules after the kernel");
+  });
+});
