@@ -13,3 +13,9 @@ export { machineConfig, DEFAULT_CONFIG, type MachineConfig, type TlbGeometry } f
 export { createMachineMemory, type MachineMemory } from "./machine/memory.ts";
 export { PageTableBuilder, halves, type PagingKind, type MapOptions, P, RW, US, PWT, PCD, A, D, PS, G, XD } from "./mmu/page-table-builder.ts";
 export { VgaTextBuffer, VGA_TEXT_BASE, VGA_TEXT_SIZE } from "./devices/vga-text.ts";
+export { PortBus, type PortDevice } from "./machine/ports.ts";
+export { Uart16550 } from "./devices/uart16550.ts";
+export { DebugExit } from "./devices/debug-exit.ts";
+export { parseElf, type ElfImage, type ElfSegment } from "./boot/elf.ts";
+export { loadMultiboot, findMultibootHeader, type MultibootBoot } from "./boot/multiboot.ts";
+export { LoadError } from "./boot/load-error.ts";

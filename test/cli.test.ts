@@ -1,4 +1,7 @@
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runDemo } from "../src/cli/demo.ts";
 
@@ -49,10 +52,35 @@ describe("cr3 command line", () => {
     expect(r.stderr).toBe("");
   });
 
-  it("refuses a kernel in one line, without a stack trace, until the CPU exists", () => {
-    const r = cr3("kernel.elf");
+  it("loads a multiboot kernel as QEMU's -kernel does, then says running it needs the CPU", () => {
+    const r = cr3("-kernel", "test-roms/images/boot.elf", "-m", "256", "-serial", "stdio", "-no-reboot",
+      "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04");
     expect(r.status).toBe(2);
-    expect(r.stderr.trim().split("\n")).toHaveLength(1);
-    expect(r.stderr).not.toMatch(/at .*\.ts:\d+/);
+    expect(r.stderr).toBe(
+      "cr3: test-roms/images/boot.elf: multiboot kernel (elf32) loaded, entry 0x100010; running it needs the CPU, which this version of cr3 does not have yet\n",
+    );
+  });
+
+  it("warns in one line about a QEMU flag that does not matter to cr3", () => {
+    const r = cr3("test-roms/images/boot.elf", "-enable-kvm");
+    expect(r.stderr.split("\n")[0]).toBe("cr3: warning: -enable-kvm ignored: cr3 is an interpreter and uses no hardware acceleration");
+  });
+
+  // Bad input: one line naming the problem, status 2, never a stack trace.
+  const truncated = join(mkdtempSync(join(tmpdir(), "cr3-cli-")), "truncated.elf");
+  writeFileSync(truncated, readFileSync("test-roms/images/boot.elf").subarray(0, 5000));
+  it.each([
+    [["nope.elf"], "cr3: cannot read kernel 'nope.elf': no such file"],
+    [["test-roms"], "cr3: cannot read kernel 'test-roms': is a directory"],
+    [["package.json"], "cr3: package.json: no multiboot header (magic 0x1BADB002, 4-byte aligned) in the first 8192 bytes of the kernel"],
+    [[truncated], `cr3: ${truncated}: truncated ELF: segment 0 (file bytes 0x1000-0x2326) lies beyond the end of the file (0x1388 bytes)`],
+    [["test-roms/images/boot.elf", "-m", "1M"], "cr3: -m 1M is too little memory: cr3 needs at least 2 MiB"],
+    [["-smp", "4", "k.elf"], "cr3: -smp 4 is not supported: cr3 emulates one CPU"],
+    [["-kernel"], "cr3: -kernel needs a value"],
+  ])("refuses %j in one line with status 2", (args, line) => {
+    const r = cr3(...(args as string[]));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(line + "\n");
+    expect(r.stdout).toBe("");
   });
 });
