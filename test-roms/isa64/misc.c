@@ -1,23 +1,6 @@
 /* SETcc/CMOVcc/Jcc, LEA, XCHG/XADD/CMPXCHG/CMPXCHG8B/16B, LAHF/SAHF/PUSHF/POPF, stack ops. */
 #include "isa64.h"
 
-/* Prints a stringized asm template readably: no quotes, %% as %, \n\t as "; ". */
-static void puts_asm(const char *t)
-{
-    for (; *t; t++) {
-        if (*t == '"')
-            continue;
-        if (t[0] == '%' && t[1] == '%')
-            t++;
-        else if (t[0] == '\\' && t[1] == 'n') {
-            rom_puts("; ");
-            t += (t[2] == '\\' && t[3] == 't') ? 3 : 1;
-            continue;
-        }
-        rom_putc(*t);
-    }
-}
-
 #define GA 0x1111222233334444ULL
 #define GB 0xaaaabbbbccccddddULL
 
@@ -74,7 +57,7 @@ static void run_cc(void)
     do {                                                                           \
         uint64_t r = GA;                                                           \
         __asm__(text : "+a"(r) : "b"(0xfffffff0ULL), "c"(0x80000001ULL) : "r12", "r13"); \
-        puts_asm(#text);                                                    \
+        rom_puts_asm(#text);                                                    \
         hx(" -> rax=", r, 64);                                                     \
         rom_puts("\n");                                                            \
     } while (0)
@@ -118,7 +101,7 @@ static uint64_t pair[2] __attribute__((aligned(16)));
         uint64_t a = init_a, d = init_d, rax = GA, fo;                             \
         __asm__ volatile(PRE text POST : [a] "+&r"(a), [d] "+&r"(d), "+a"(rax), [fo] "=&r"(fo) \
                          : [fi] "r"(FIN1) : "cc", "memory");                       \
-        puts_asm(#text);                                                           \
+        rom_puts_asm(#text);                                                           \
         hx(" -> a=", a, 64);                                                       \
         hx(" d=", d, 64);                                                          \
         hx(" rax=", rax, 64);                                                      \
@@ -131,7 +114,7 @@ static uint64_t pair[2] __attribute__((aligned(16)));
         cell = GB;                                                                 \
         __asm__ volatile(PRE text POST : [a] "+&r"(a), "+a"(rax), [fo] "=&r"(fo)   \
                          : [m] "r"(&cell), [fi] "r"(FIN0) : "cc", "memory");      \
-        puts_asm(#text);                                                           \
+        rom_puts_asm(#text);                                                           \
         hx(" -> a=", a, 64);                                                       \
         hx(" mem=", cell, 64);                                                     \
         hx(" rax=", rax, 64);                                                      \

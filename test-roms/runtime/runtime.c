@@ -260,3 +260,20 @@ void rom_trap(struct rom_frame *fr)
                fr->vector, fr->error, fr->rip, cr2);
     rom_exit(1);
 }
+
+/* Prints a stringized asm template readably: no quotes, %% as %, \n\t as "; ". */
+void rom_puts_asm(const char *t)
+{
+    for (; *t; t++) {
+        if (*t == '"')
+            continue;
+        if (t[0] == '%' && t[1] == '%')
+            t++;
+        else if (t[0] == '\\' && t[1] == 'n') {
+            rom_puts("; ");
+            t += (t[2] == '\\' && t[3] == 't') ? 3 : 1;
+            continue;
+        }
+        rom_putc(*t);
+    }
+}

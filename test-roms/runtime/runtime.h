@@ -62,6 +62,8 @@ void rom_putc(char c);
 void rom_puts(const char *s);
 void rom_put_hex(uint64_t v, int width);
 void rom_put_dec(uint64_t v);
+/* Prints a stringized asm template readably: no quotes, %% as %, \n\t as "; ". */
+void rom_puts_asm(const char *t);
 /* %s %c %d %u %x %p %% with optional '0' flag, width and l/ll. */
 void rom_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -68,23 +68,6 @@ static void put_rel(uint64_t v)
         rom_printf("0x%016lx", v);
 }
 
-/* Prints a stringized asm template readably: no quotes, %% as %, \n\t as "; ". */
-static void puts_asm(const char *t)
-{
-    for (; *t; t++) {
-        if (*t == '"')
-            continue;
-        if (t[0] == '%' && t[1] == '%')
-            t++;
-        else if (t[0] == '\\' && t[1] == 'n') {
-            rom_puts("; ");
-            t += (t[2] == '\\' && t[3] == 't') ? 3 : 1;
-            continue;
-        }
-        rom_putc(*t);
-    }
-}
-
 static void put_fault(int r, const struct rom_fault *f)
 {
     if (!r)
@@ -299,7 +282,7 @@ static void check_loads(void)
         else
             want = c->size == 8 ? d : (PRESET & ~((1ULL << (8 * c->size)) - 1)) | d;
         rom_printf("case %s-load%d ", c->seg ? "gs" : "fs", 8 * c->size);
-        puts_asm(c->text);
+        rom_puts_asm(c->text);
         rom_printf(" (%s.base=buf+0x%x, data at buf+0x%02x): ", c->seg ? "gs" : "fs", c->seg ? 0xc : 0x8, c->off);
         if (r)
             put_fault(r, &f);
@@ -370,7 +353,7 @@ static void check_stores(void)
         if (from > 0x30)
             from = 0x30;
         rom_printf("case %s-store%d ", c->seg ? "gs" : "fs", 8 * c->size);
-        puts_asm(c->text);
+        rom_puts_asm(c->text);
         rom_printf(" (%s.base=buf+0x%x, target buf+0x%02x): ", c->seg ? "gs" : "fs", c->seg ? 0xc : 0x8, c->off);
         if (r) {
             put_fault(r, &f);
@@ -402,7 +385,7 @@ static void check_forms(void)
     regs(&s, PRESET);
     r = rom_try(rip_fs, &s, &f);
     rom_puts("case fs-rip ");
-    puts_asm(rip_fs_s);
+    rom_puts_asm(rip_fs_s);
     rom_printf(" (fs.base=0x10): rax=0x%016lx %s\n", s.rax, rom_verdict(!r && s.rax == ldref(0x10, 8)));
 
     fill();
@@ -410,7 +393,7 @@ static void check_forms(void)
     regs(&s, PRESET);
     r = rom_try(rip_gs, &s, &f);
     rom_puts("case gs-rip ");
-    puts_asm(rip_gs_s);
+    rom_puts_asm(rip_gs_s);
     rom_printf(" (gs.base=0x20): rax=0x%016lx %s\n", s.rax, rom_verdict(!r && s.rax == ldref(0x24, 4)));
 
     fill();
@@ -419,7 +402,7 @@ static void check_forms(void)
     s.rsi = 0x18;
     r = rom_try(lods_fs, &s, &f);
     rom_puts("case fs-lods ");
-    puts_asm(lods_fs_s);
+    rom_puts_asm(lods_fs_s);
     rom_printf(" (fs.base=buf+0x10, rsi=0x18): rax=0x%016lx rsi=0x%lx %s\n", s.rax, s.rsi,
                rom_verdict(!r && s.rax == ldref(0x28, 8) && s.rsi == 0x20));
 
@@ -431,7 +414,7 @@ static void check_forms(void)
     r = rom_try(movs_fs, &s, &f);
     stref(0x04, 4, ldref(0x30, 4));
     rom_puts("case fs-movs ");
-    puts_asm(movs_fs_s);
+    rom_puts_asm(movs_fs_s);
     rom_printf(" (fs.base=buf+0x10, rsi=0x20, rdi=buf+0x4): buf[0x00..0x0f]=");
     dump(0, 16);
     rom_printf(" rsi=0x%lx rdi=", s.rsi);
@@ -442,7 +425,7 @@ static void check_forms(void)
     regs(&s, PRESET);
     r = rom_try(lea_fs, &s, &f);
     rom_puts("case fs-lea ");
-    puts_asm(lea_fs_s);
+    rom_puts_asm(lea_fs_s);
     rom_printf(" (fs.base=0x0000123400000000): rax=0x%016lx %s\n", s.rax, rom_verdict(!r && s.rax == 0x1a));
 
     fill();
@@ -451,7 +434,7 @@ static void check_forms(void)
     regs(&s, PRESET);
     r = rom_try(fsgs, &s, &f);
     rom_puts("case fs-gs ");
-    puts_asm(fsgs_s);
+    rom_puts_asm(fsgs_s);
     rom_printf(" (fs.base=buf, gs.base=buf+0x20): rax=0x%016lx %s\n", s.rax,
                rom_verdict(!r && s.rax == ldref(0x04, 8) + ldref(0x24, 8)));
 }
@@ -502,7 +485,7 @@ static void check_wrap(void)
         s.rsi = c->rsi_rel ? bufa((int64_t)c->rsi) : c->rsi;
         int r = rom_try(c->fn, &s, &f);
         rom_printf("case %s ", c->name);
-        puts_asm(c->text);
+        rom_puts_asm(c->text);
         rom_printf(" (%s.base=", c->seg ? "gs" : "fs");
         put_rel(base);
         if (c->fn != wrap_disp_b && c->fn != wrap_big_q) {
