@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parseElf } from "../src/boot/elf.ts";
 import { runDemo } from "../src/cli/demo.ts";
 
 function cr3(...args: string[]) {
@@ -68,12 +69,15 @@ describe("cr3 command line", () => {
 
   // Bad input: one line naming the problem, status 2, never a stack trace.
   const truncated = join(mkdtempSync(join(tmpdir(), "cr3-cli-")), "truncated.elf");
-  writeFileSync(truncated, readFileSync("test-roms/images/boot.elf").subarray(0, 5000));
+  const bootImage = readFileSync("test-roms/images/boot.elf");
+  writeFileSync(truncated, bootImage.subarray(0, 5000));
+  const [first] = parseElf(bootImage).segments; // checked against readelf in elf.test.ts
+  const firstEnd = (first.offset + first.filesz).toString(16);
   it.each([
     [["nope.elf"], "cr3: cannot read kernel 'nope.elf': no such file"],
     [["test-roms"], "cr3: cannot read kernel 'test-roms': is a directory"],
     [["package.json"], "cr3: package.json: no multiboot header (magic 0x1BADB002, 4-byte aligned) in the first 8192 bytes of the kernel"],
-    [[truncated], `cr3: ${truncated}: truncated ELF: segment 0 (file bytes 0x1000-0x2326) lies beyond the end of the file (0x1388 bytes)`],
+    [[truncated], `cr3: ${truncated}: truncated ELF: segment 0 (file bytes 0x${first.offset.toString(16)}-0x${firstEnd}) lies beyond the end of the file (0x1388 bytes)`],
     [["test-roms/images/boot.elf", "-m", "1M"], "cr3: -m 1M is too little memory: cr3 needs at least 2 MiB"],
     [["-smp", "4", "k.elf"], "cr3: -smp 4 is not supported: cr3 emulates one CPU"],
     [["-kernel"], "cr3: -kernel needs a value"],
