@@ -7,7 +7,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export const ROM_SOURCE_DIR = "test-roms";
-export const RUNTIME_DIR = "test-roms/runtime";
 export const IMAGE_DIR = "test-roms/images";
 export const GOLDEN_DIR = "test-roms/golden";
 /** Folders of test-roms/ that are not ROMs (runtime32: shared by standalone 32-bit ROMs). */

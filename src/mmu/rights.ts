@@ -13,8 +13,6 @@ import {
   KIND_FETCH,
   KIND_WRITE,
   PF_I,
-  PF_P,
-  PF_PK,
   PF_U,
   PF_W,
   PRIV_SUPERVISOR,
@@ -125,11 +123,6 @@ export function buildRightsTable(c: RightsControls): Int32Array {
     table[rights] = entry;
   }
   return table;
-}
-
-/** The full error code of a rights violation. */
-export function protectionErrorCode(cls: number, pkViolation: boolean, reportFetch: boolean): number {
-  return PF_P | accessErrorBits(cls, reportFetch) | (pkViolation ? PF_PK : 0);
 }
 
 export const DENIAL_TEXT: readonly string[] = [

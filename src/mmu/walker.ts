@@ -146,10 +146,6 @@ export class PageWalker {
     this.rightsTable = buildRightsTable(c);
   }
 
-  get rightsControls(): RightsControls {
-    return { wp: this.wp, smep: this.smep, smap: this.smap };
-  }
-
   /**
    * Loads the PAE PDPTE registers from the 32-byte table at `cr3Lo`. Returns
    * false, loading nothing, if a present PDPTE sets a reserved bit: the MOV to
