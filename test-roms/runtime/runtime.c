@@ -124,6 +124,13 @@ out:
 
 void rom_exit(int code)
 {
+    /*
+     * Let COM1 drain first: with FIFOs on, QEMU transmits from the FIFO after
+     * the write returns, and bytes still queued when isa-debug-exit stops the
+     * machine are lost. LSR bit 6 (TEMT) says FIFO and shift register are empty.
+     */
+    for (int i = 0; i < 1000000 && (inb(COM1 + 5) & 0x40) == 0; i++)
+        __asm__ volatile("pause");
     outb(EXIT_PORT, (uint8_t)code);     /* isa-debug-exit: QEMU exits with code << 1 | 1 */
     for (;;)
         __asm__ volatile("cli; hlt");

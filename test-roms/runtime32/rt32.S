@@ -38,7 +38,15 @@ _start:
         call    rom32_main
         movl    $s_done, %esi
         call    puts
-        movb    $0, %al
+        /* Let COM1 drain (LSR bit 6, TEMT) before the exit stops the machine. */
+        movl    $1000000, %ecx
+        movw    $COM1 + 5, %dx
+1:      inb     %dx, %al
+        testb   $0x40, %al
+        jnz     3f
+        pause
+        loop    1b
+3:      movb    $0, %al
         outb    %al, $EXIT_PORT         /* isa-debug-exit: QEMU exits with status 1 */
 2:      hlt
         jmp     2b
