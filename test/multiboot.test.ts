@@ -272,3 +272,24 @@ describe("hand-made kernels", () => {
     ).toContain("the multiboot information and modules after the kernel");
   });
 });
+
+describe("multiboot2 kernels", () => {
+  it("are recognised and refused in one line that says what was found", () => {
+    // A multiboot2 header (magic, architecture 0 = i386, length 16, checksum) at offset 0x1008.
+    const image = new Uint8Array(0x2000);
+    const view = new DataView(image.buffer);
+    const magic = 0xe85250d6;
+    view.setUint32(0x1008, magic, true);
+    view.setUint32(0x100c, 0, true);
+    view.setUint32(0x1010, 16, true);
+    view.setUint32(0x1014, (-(magic + 0 + 16)) >>> 0, true);
+    expect(loadError(() => findMultibootHeader(image))).toBe(
+      "found a multiboot2 header at offset 0x1008, but cr3 loads only multiboot1 kernels so far (magic 0x1BADB002 in the first 8192 bytes)",
+    );
+    // A bad checksum is not a header: the plain message stays.
+    view.setUint32(0x1014, 0, true);
+    expect(loadError(() => findMultibootHeader(image))).toBe(
+      "no multiboot header (magic 0x1BADB002, 4-byte aligned) in the first 8192 bytes of the kernel",
+    );
+  });
+});

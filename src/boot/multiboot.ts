@@ -154,6 +154,9 @@ export interface BootMemory {
 const REQUIRED_BIT_NAMES: Record<number, string> = { 2: "video mode table" };
 
 /** Finds and validates the multiboot header. */
+const MULTIBOOT2_HEADER_MAGIC = 0xe85250d6;
+const MULTIBOOT2_SEARCH_BYTES = 32768;
+
 export function findMultibootHeader(image: Uint8Array): MultibootHeader {
   const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
   const limit = Math.min(image.length, MULTIBOOT_SEARCH_BYTES);
@@ -185,6 +188,17 @@ export function findMultibootHeader(image: Uint8Array): MultibootHeader {
   }
   if (badChecksumAt >= 0) {
     throw new LoadError(`multiboot header at offset ${hex(badChecksumAt)} has a bad checksum (magic + flags + checksum != 0)`);
+  }
+  // Multiboot2 header: magic, architecture, header length, checksum, 8-byte
+  // aligned in the first 32 KiB (Multiboot2 specification, section 3.1.1).
+  for (let at = 0; at + 16 <= Math.min(image.length, MULTIBOOT2_SEARCH_BYTES); at += 8) {
+    if (view.getUint32(at, true) !== MULTIBOOT2_HEADER_MAGIC) continue;
+    const sum = (MULTIBOOT2_HEADER_MAGIC + view.getUint32(at + 4, true) + view.getUint32(at + 8, true) + view.getUint32(at + 12, true)) >>> 0;
+    if (sum === 0) {
+      throw new LoadError(
+        `found a multiboot2 header at offset ${hex(at)}, but cr3 loads only multiboot1 kernels so far (magic 0x1BADB002 in the first 8192 bytes)`,
+      );
+    }
   }
   throw new LoadError("no multiboot header (magic 0x1BADB002, 4-byte aligned) in the first 8192 bytes of the kernel");
 }
