@@ -268,6 +268,8 @@ class Builder {
 
   emit(e: Enc, fx: Effects = {}): void {
     if ((fx.reads ?? 0) & ~this.defined) retry();
+    // Now and then a CS/DS/ES/SS prefix, which 64-bit mode ignores.
+    if (this.rng.chance(0.03)) e = { ...e, pfx: [this.rng.pick([0x2e, 0x3e, 0x26, 0x36]), ...(e.pfx ?? [])] };
     const bytes = encode(e, this.pos);
     this.boundaries.push(this.pos);
     this.code.push(...bytes);
