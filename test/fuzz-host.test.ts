@@ -118,6 +118,23 @@ describe.skipIf(!canRun)("fuzzer host harness", () => {
     for (let i = 0; i < cases.length; i++) expect(differences(cases[i], a[i], b[i])).toEqual([]);
   });
 
+  it("the comparison names wrong registers, defined flags and data, and ignores undefined flags", () => {
+    // imul rax, rbx leaves SF ZF AF PF undefined; CF and OF are defined.
+    const c = handCase([0x48, 0x0f, 0xaf, 0xc3], { [RAX]: 3n, [RBX]: 5n });
+    c.flagMask = CF | OF;
+    const [host] = runNative([c]);
+    const wrong = (f: (o: { regs: Int32Array; rflags: number; data: Uint8Array }) => void): string[] => {
+      const o = { exception: host.exception, regs: host.regs.slice(), rflags: host.rflags, data: host.data.slice() };
+      f(o);
+      return differences(c, host, o);
+    };
+    expect(wrong(() => {})).toEqual([]);
+    expect(wrong((o) => { o.rflags ^= ZF | SF | PF; })).toEqual([]);
+    expect(wrong((o) => { o.rflags ^= CF; })).toEqual([expect.stringMatching(/^flags CF: /)]);
+    expect(wrong((o) => { o.regs[1] ^= 1; })).toEqual([expect.stringMatching(/^rax: host 000000000000000f, cr3 000000010000000f/)]);
+    expect(wrong((o) => { o.data[0x1234] = 1; })).toEqual([expect.stringMatching(/^data \+0x1234 /)]);
+  });
+
   it(`cr3 agrees with the host on ${CASES} random cases`, async () => {
     const run = await loadCr3();
     if (typeof run === "string") {
