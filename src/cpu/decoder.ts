@@ -126,8 +126,9 @@ export class DecodedInstruction {
  * Decodes the instruction at bytes[offset] in `mode` into `out`. Returns the
  * length, or DECODE_INCOMPLETE / DECODE_TOO_LONG / DECODE_INVALID /
  * DECODE_UNSUPPORTED (then `out` holds whatever was decoded so far).
+ * Bytes at `end` and beyond are not looked at (a page boundary).
  */
-export function decode(bytes: Uint8Array, offset: number, mode: 16 | 32 | 64, out: DecodedInstruction): number {
+export function decode(bytes: Uint8Array, offset: number, mode: number, out: DecodedInstruction, end: number = bytes.length): number {
   out.length = 0;
   out.lock = 0;
   out.rep = 0;
@@ -160,7 +161,6 @@ export function decode(bytes: Uint8Array, offset: number, mode: 16 | 32 | 64, ou
   out.immediate2 = 0;
   out.immediate2Size = 0;
 
-  const end = bytes.length;
   const long = mode === 64;
   let pos = offset;
   let rex = 0;

@@ -89,6 +89,12 @@ export class Mmu {
   faultAddressHi = 0;
   /** High half of the last read64. */
   high = 0;
+  /**
+   * Bumped whenever cached translations may have changed (any flush, INVLPG,
+   * INVPCID, a CR3/CR0/CR4/EFER/PKRU write): a CPU that keeps the current code
+   * page's translation outside the TLB checks it before reuse.
+   */
+  generation = 0;
 
   readonly counters = new Float64Array(5);
   /** Page faults by walker denial reason (rights.ts DENY_*). */
@@ -511,6 +517,7 @@ export class Mmu {
   }
 
   private refreshKeys(): void {
+    this.generation++;
     this.currentContext = this.contextFor(this.pcid);
     this.currentKey = this.currentContext << CONTEXT_SHIFT;
     this.globalKey = this.globalContext << CONTEXT_SHIFT;
@@ -546,6 +553,7 @@ export class Mmu {
     const vaHigh = (hi >>> 12) & VA_HIGH_MASK;
     this.itlb.invalidatePage(tag, vaHigh, this.currentContext, this.globalContext);
     this.dtlb.invalidatePage(tag, vaHigh, this.currentContext, this.globalContext);
+    this.generation++;
     this.counters[COUNT_INVLPG]++;
   }
 
@@ -564,6 +572,7 @@ export class Mmu {
         const vaHigh = (hi >>> 12) & VA_HIGH_MASK;
         this.itlb.invalidatePage(tag, vaHigh, context, context);
         this.dtlb.invalidatePage(tag, vaHigh, context, context);
+        this.generation++;
         return;
       }
       case 1:

@@ -18,6 +18,7 @@ export const CR4_PSE = 1 << 4;
 export const CR4_PAE = 1 << 5;
 export const CR4_PGE = 1 << 7;
 export const CR4_LA57 = 1 << 12;
+export const CR4_FSGSBASE = 1 << 16;
 export const CR4_PCIDE = 1 << 17;
 export const CR4_SMEP = 1 << 20;
 export const CR4_SMAP = 1 << 21;
