@@ -16,7 +16,7 @@ export const MAX_MEMORY_BYTES = MAX_RAM_BYTES;
 export type SerialTarget = "stdio" | "none" | "null";
 export type LogItem = "int" | "cpu_reset" | "unimp";
 export const LOG_ITEMS: readonly LogItem[] = ["int", "cpu_reset", "unimp"];
-export const CPU_MODELS: readonly string[] = ["max", "host", "qemu64", "base"];
+export const CPU_MODELS: readonly string[] = ["max", "host", "qemu64", "base", "cr3"];
 
 /** One multiboot module from -initrd: QEMU passes the whole string as its command line. */
 export interface InitrdModule {
@@ -55,6 +55,8 @@ export interface ParsedArgs {
   readonly maxInsns: number | undefined;
   readonly timeoutSeconds: number | undefined;
   readonly stats: boolean;
+  /** --stats-json FILE: the statistics as one JSON object. */
+  readonly statsJson: string | undefined;
   readonly vga: boolean;
   readonly vgaDump: string | undefined;
   /** One line each for QEMU flags accepted but ignored. */
@@ -140,6 +142,7 @@ const OPTIONS: Record<string, OptionSpec> = {
   "-max-insns": valued((s, v, f) => parseMaxInsns(s, v, f)),
   "-timeout": valued((s, v, f) => parseTimeout(s, v, f)),
   "-stats": flag((s) => void (s.stats = true)),
+  "-stats-json": valued((s, v, f) => (v === "" ? `${f} needs a file name` : void (s.statsJson = v))),
   "-vga-dump": valued((s, v, f) => (v === "" ? `${f} needs a file name` : void (s.vgaDump = v))),
 };
 // `--vga` is cr3's live text screen; `-vga std` is QEMU's card. QEMU also
@@ -173,6 +176,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs | ArgsError {
     maxInsns: undefined,
     timeoutSeconds: undefined,
     stats: false,
+    statsJson: undefined,
     vga: false,
     vgaDump: undefined,
     warnings: [],

@@ -1,14 +1,10 @@
 // The cr3 command line. Without arguments it explains what cr3 is and runs a
 // short demonstration of the MMU. With a kernel it takes QEMU's spellings,
-// loads the kernel as `qemu-system-x86_64 -kernel` would — and stops there:
-// running it needs the CPU, which this version does not have yet.
+// loads the kernel as `qemu-system-x86_64 -kernel` would, and runs it (run.ts).
 
-import { readFileSync } from "node:fs";
-import { LoadError } from "../boot/load-error.ts";
-import { loadMultiboot } from "../boot/multiboot.ts";
-import { createMachineMemory, type MachineMemory } from "../machine/memory.ts";
-import { parseArgs, type ParsedArgs } from "./args.ts";
+import { parseArgs } from "./args.ts";
 import { runDemo } from "./demo.ts";
+import { runKernel } from "./run.ts";
 
 const VERSION = "0.1.0";
 
@@ -17,7 +13,7 @@ const HELP = `cr3 ${VERSION} — an x86-64 emulator core in TypeScript, built ar
 Usage:
   cr3                         a short demonstration of the MMU (page walks, a page
                               fault, a stale TLB entry, a CR3 switch, MMIO), in words
-  cr3 KERNEL [options]        load a multiboot kernel (ELF32, ELF64 or a.out kludge)
+  cr3 KERNEL [options]        boot a multiboot kernel (ELF32, ELF64 or a.out kludge)
   cr3 -kernel KERNEL [options]
   cr3 --help | --version
 
@@ -35,12 +31,17 @@ QEMU options, so that a Makefile can call cr3 instead of qemu-system-x86_64:
   ones it does not support yet (-smp >1, -s/-S/-gdb, disks) are refused.
 
 cr3's own options:
-  --max-insns N  --timeout SECONDS  --stats  --vga  --vga-dump FILE
+  --max-insns N               stop after N instructions (exit status 124)
+  --timeout SECONDS           stop after SECONDS of run time (exit status 124)
+  --stats                     instructions, MIPS, TLB hits/misses, walks, page faults by cause
+  --stats-json FILE           the same as one JSON object
+  --vga                       show the VGA text screen live (on stderr)
+  --vga-dump FILE             write the VGA text screen to FILE at the end
 
-cr3 loads kernels as QEMU's -kernel does; running them arrives with the CPU.
+The exit status is QEMU's: isa-debug-exit's (value << 1) | 1, else 0.
 Library: import { createMachineMemory } from "cr3" — see docs/getting-started.md.`;
 
-export function main(argv: readonly string[]): number {
+export async function main(argv: readonly string[]): Promise<number> {
   if (argv.length === 0) {
     process.stdout.write(HELP.split("\n\n")[0] + "\n\n");
     runDemo((line) => process.stdout.write(line + "\n"));
@@ -57,46 +58,7 @@ export function main(argv: readonly string[]): number {
     process.stdout.write(`cr3 ${VERSION}\n`);
     return 0;
   }
-  return loadKernel(args);
-}
-
-function loadKernel(args: ParsedArgs): number {
-  const kernel = args.kernel!;
-  const image = readInput(kernel, "kernel");
-  if (image === null) return 2;
-  const modules: { cmdline: string; data: Uint8Array }[] = [];
-  for (const module of args.initrd) {
-    const data = readInput(module.path, "module");
-    if (data === null) return 2;
-    modules.push({ cmdline: module.cmdline, data });
-  }
-  let memory: MachineMemory;
-  try {
-    memory = createMachineMemory({ ramBytes: args.memoryBytes });
-  } catch {
-    return fail(`cannot allocate ${args.memoryBytes / (1024 * 1024)} MiB of guest RAM on this host`);
-  }
-  try {
-    const boot = loadMultiboot(memory, image, { kernelPath: kernel, append: args.append, modules });
-    return fail(
-      `${kernel}: multiboot kernel (${boot.format}) loaded, entry 0x${boot.entry.toString(16)}; ` +
-        "running it needs the CPU, which this version of cr3 does not have yet",
-    );
-  } catch (error) {
-    if (error instanceof LoadError) return fail(`${kernel}: ${error.message}`);
-    throw error;
-  }
-}
-
-function readInput(path: string, what: string): Uint8Array | null {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code ?? "unreadable";
-    fail(`cannot read ${what} '${path}': ${reason}`);
-    return null;
-  }
+  return runKernel(args, fail);
 }
 
 function fail(message: string): number {
@@ -110,4 +72,13 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
-process.exitCode = main(process.argv.slice(2));
+main(process.argv.slice(2)).then(
+  (status) => {
+    // Exit once stdout has drained (stdin may still hold the event loop open).
+    process.stdout.write("", () => process.exit(status));
+  },
+  (error: unknown) => {
+    process.stderr.write(`cr3: internal error: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(70);
+  },
+);

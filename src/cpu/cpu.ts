@@ -178,6 +178,8 @@ export class Cpu {
   private codeGeneration = -1;
   private codeClass = -1;
   private readonly fetchBuffer = new Uint8Array(16);
+  /** Times the code-page translation had to be looked up again (an ITLB lookup); other fetches reuse it. */
+  codePageLookups = 0;
   readonly insn = new DecodedInstruction();
 
   // Run state.
@@ -896,6 +898,7 @@ export class Cpu {
       this.codeClass !== this.fetchClass
     ) {
       this.codePageRam = -1;
+      this.codePageLookups++;
       const pa = mmu.translate(lo, hi, this.fetchClass);
       if (pa < 0) this.pageFault();
       this.codePageLo = lo & ~0xfff;

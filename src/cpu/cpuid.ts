@@ -38,7 +38,7 @@ export type FeatureName = (typeof FEATURE_NAMES)[number];
 /** Features the `qemu64` model lacks (QEMU's baseline x86-64 CPU). */
 const NOT_IN_QEMU64 = new Set<FeatureName>(["pdpe1gb", "rdtscp", "abm", "popcnt", "cx16", "movbe", "pcid", "fsgsbase", "smep", "smap", "invpcid", "pku", "la57", "erms"]);
 
-export const CPU_MODELS = ["max", "host", "qemu64", "cr3"] as const;
+export const CPU_MODELS = ["max", "host", "qemu64", "base", "cr3"] as const;
 
 export class CpuFeatures {
   readonly enabled: Set<FeatureName>;
@@ -75,7 +75,7 @@ export function parseCpuModel(spec: string | undefined, physicalBits = 40, gigab
   let set: Set<FeatureName>;
   if (model === "max" || model === "host") set = new Set(FEATURE_NAMES);
   else if (model === "cr3") set = new Set(defaultFeatures(physicalBits, gigabytePages).enabled);
-  else if (model === "qemu64") set = new Set(FEATURE_NAMES.filter((f) => !NOT_IN_QEMU64.has(f)));
+  else if (model === "qemu64" || model === "base") set = new Set(FEATURE_NAMES.filter((f) => !NOT_IN_QEMU64.has(f)));
   else throw new CpuModelError(`-cpu: unknown model '${model}' (cr3 offers ${CPU_MODELS.join(", ")})`);
   if (!gigabytePages) set.delete("pdpe1gb");
   for (const option of options) {

@@ -1,0 +1,254 @@
+// `cr3 KERNEL [options]`: build the PC, load the multiboot kernel, run it in
+// slices (so stdin can reach COM1 between them and --timeout is checked), and
+// end as QEMU would: isa-debug-exit's status, or 0 after a triple fault
+// (QEMU -no-reboot) or a HLT nothing can wake. Every way the guest can fail
+// is reported in one line as the guest's; cr3 itself never throws here.
+
+import { readFileSync, writeFileSync } from "node:fs";
+import { LoadError } from "../boot/load-error.ts";
+import { CpuModelError } from "../cpu/cpuid.ts";
+import { PcMachine, type RunEnd } from "../machine/pc.ts";
+import type { ParsedArgs } from "./args.ts";
+import { interruptLogger, tripleFaultReport } from "./interrupt-log.ts";
+import { formatStats, runStats, type RunStats } from "./stats.ts";
+
+/** Exit status when --max-insns or --timeout stops the guest (as timeout(1) does). */
+export const EXIT_LIMIT = 124;
+
+export async function runKernel(args: ParsedArgs, fail: (message: string) => number): Promise<number> {
+  const kernel = args.kernel!;
+  const image = readInput(kernel, "kernel", fail);
+  if (image === null) return 2;
+  const modules: { cmdline: string; data: Uint8Array }[] = [];
+  for (const module of args.initrd) {
+    const data = readInput(module.path, "module", fail);
+    if (data === null) return 2;
+    modules.push({ cmdline: module.cmdline, data });
+  }
+
+  const serial = new SerialOutput(args.serial === "stdio");
+  let machine: PcMachine;
+  try {
+    machine = new PcMachine({
+      memory: { ramBytes: args.memoryBytes },
+      cpu: args.cpu,
+      debugExit: args.debugExit === undefined ? null : { base: args.debugExit.iobase, size: args.debugExit.iosize },
+      serialOut: (byte) => serial.push(byte),
+    });
+  } catch (error) {
+    if (error instanceof CpuModelError) return fail(error.message);
+    if (error instanceof RangeError) return fail(`cannot allocate ${args.memoryBytes / (1024 * 1024)} MiB of guest RAM on this host`);
+    throw error;
+  }
+  try {
+    machine.loadMultiboot(image, { kernelPath: kernel, append: args.append, modules });
+  } catch (error) {
+    if (error instanceof LoadError) return fail(`${kernel}: ${error.message}`);
+    throw error;
+  }
+
+  const cpu = machine.cpu;
+  const log = (text: string): void => {
+    serial.flush();
+    process.stderr.write(text);
+  };
+  if (args.log.includes("int")) cpu.onInterrupt = interruptLogger(cpu, log);
+  if (args.log.includes("unimp")) {
+    cpu.onUnimplemented = (opcode) => log(`cr3: unimplemented instruction ${opcode} at 0x${(cpu.startLo >>> 0).toString(16)}: #UD raised in the guest\n`);
+  }
+
+  const stdin = new SerialInput(machine, args.serial === "stdio");
+  const liveVga = args.vga ? new LiveVga(machine) : null;
+  const started = performance.now();
+  const maxInsns = args.maxInsns ?? Infinity;
+  const timeoutMs = args.timeoutSeconds === undefined ? Infinity : args.timeoutSeconds * 1000;
+  const slice = process.stdin.isTTY ? 1 << 20 : 1 << 23;
+  let end: RunEnd = { kind: "running" };
+  try {
+    for (;;) {
+      const left = maxInsns - cpu.icount;
+      if (left <= 0) {
+        end = { kind: "instruction-limit" };
+        break;
+      }
+      end = machine.run(Math.min(slice, left));
+      serial.flush();
+      if (end.kind !== "running") break;
+      if (performance.now() - started > timeoutMs) {
+        end = { kind: "timeout" };
+        break;
+      }
+      liveVga?.refresh();
+      if (stdin.quitRequested) break;
+      // Let stdin and output events through between slices.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    stdin.close();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  serial.flush();
+  liveVga?.refresh();
+
+  let status: number;
+  switch (end.kind) {
+    case "exit":
+      status = end.status;
+      break;
+    case "triple-fault":
+      if (args.log.includes("cpu_reset")) log("CPU Reset (triple fault)\n");
+      log(tripleFaultReport(cpu.faultChain) + "\n");
+      status = 0; // QEMU with -no-reboot exits with 0
+      break;
+    case "halted":
+      log(
+        end.interruptsEnabled
+          ? `cr3: the guest halted (HLT at 0x${(cpu.startLo >>> 0).toString(16)}) and no device can interrupt it; stopping\n`
+          : `cr3: the guest halted with interrupts disabled (HLT at 0x${(cpu.startLo >>> 0).toString(16)}, IF=0): nothing can wake it; stopping\n`,
+      );
+      status = 0;
+      break;
+    case "instruction-limit":
+      log(`cr3: stopped after ${cpu.icount} instructions (--max-insns ${args.maxInsns})\n`);
+      status = EXIT_LIMIT;
+      break;
+    case "timeout":
+      log(`cr3: stopped after ${args.timeoutSeconds} s (--timeout); the guest was still running at 0x${(cpu.ripLo >>> 0).toString(16)}\n`);
+      status = EXIT_LIMIT;
+      break;
+    default:
+      status = 0; // Ctrl-A x
+  }
+
+  const stats = runStats(machine, seconds, status);
+  if (args.stats) log(formatStats(stats));
+  if (args.statsJson !== undefined) writeStatsJson(args.statsJson, stats, fail);
+  if (!args.displayNone && !args.vga) {
+    const screen = machine.memory.vga.toText().replace(/\s+$/, "");
+    if (screen !== "" && machine.memory.vga.toText().trim() !== "") log(`--- VGA text screen at exit ---\n${screen}\n`);
+  }
+  if (args.vgaDump !== undefined) {
+    try {
+      writeFileSync(args.vgaDump, machine.memory.vga.toText());
+    } catch {
+      fail(`cannot write --vga-dump file '${args.vgaDump}'`);
+    }
+  }
+  return status & 0xff;
+}
+
+function writeStatsJson(path: string, stats: RunStats, fail: (message: string) => number): void {
+  try {
+    writeFileSync(path, JSON.stringify(stats) + "\n");
+  } catch {
+    fail(`cannot write --stats-json file '${path}'`);
+  }
+}
+
+function readInput(path: string, what: string, fail: (message: string) => number): Uint8Array | null {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code ?? "unreadable";
+    fail(`cannot read ${what} '${path}': ${reason}`);
+    return null;
+  }
+}
+
+/** COM1's output, batched: one write per slice instead of one per byte. */
+class SerialOutput {
+  private readonly enabled: boolean;
+  private buffer = Buffer.alloc(1 << 16);
+  private length = 0;
+
+  constructor(enabled: boolean) {
+    this.enabled = enabled;
+  }
+
+  push(byte: number): void {
+    if (!this.enabled) return;
+    if (this.length === this.buffer.length) this.flush();
+    this.buffer[this.length++] = byte;
+  }
+
+  flush(): void {
+    if (this.length === 0) return;
+    const chunk = Buffer.from(this.buffer.subarray(0, this.length));
+    this.length = 0;
+    try {
+      process.stdout.write(chunk);
+    } catch {
+      // A closed stdout is not the guest's problem.
+    }
+  }
+}
+
+/** stdin to COM1. On a terminal it is raw, as under QEMU -nographic; Ctrl-A x quits. */
+class SerialInput {
+  quitRequested = false;
+  private readonly listener: ((data: Buffer) => void) | null;
+  private readonly raw: boolean;
+  private escape = false;
+
+  constructor(machine: PcMachine, enabled: boolean) {
+    this.raw = false;
+    if (!enabled) {
+      this.listener = null;
+      return;
+    }
+    const stdin = process.stdin;
+    if (stdin.isTTY) {
+      stdin.setRawMode(true);
+      this.raw = true;
+    }
+    this.listener = (data: Buffer) => {
+      const bytes: number[] = [];
+      for (const b of data) {
+        if (this.raw && this.escape) {
+          this.escape = false;
+          if (b === 0x78) {
+            this.quitRequested = true; // Ctrl-A x
+            return;
+          }
+          if (b !== 0x01) continue;
+        } else if (this.raw && b === 0x01) {
+          this.escape = true;
+          continue;
+        }
+        bytes.push(b);
+      }
+      machine.uart.receive(bytes);
+    };
+    stdin.on("data", this.listener);
+    stdin.on("error", () => undefined);
+  }
+
+  close(): void {
+    if (this.listener === null) return;
+    process.stdin.off("data", this.listener);
+    if (this.raw) process.stdin.setRawMode(false);
+    process.stdin.pause();
+    const handle = process.stdin as unknown as { unref?: () => void };
+    if (typeof handle.unref === "function") handle.unref();
+  }
+}
+
+/** --vga: the text screen redrawn on stderr when it changed. */
+class LiveVga {
+  private readonly machine: PcMachine;
+  private dirty = true;
+
+  constructor(machine: PcMachine) {
+    this.machine = machine;
+    machine.memory.vga.onChange(() => {
+      this.dirty = true;
+    });
+  }
+
+  refresh(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    process.stderr.write("\x1b[H\x1b[2J" + this.machine.memory.vga.toAnsi() + "\n");
+  }
+}

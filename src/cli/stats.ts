@@ -1,0 +1,78 @@
+// --stats and --stats-json: what the run cost — instructions, MIPS, TLB
+// hits and misses, page walks, page faults by cause, CR3 switches.
+
+import type { PcMachine } from "../machine/pc.ts";
+
+export interface RunStats {
+  instructions: number;
+  /** Guest run time, loading excluded. */
+  seconds: number;
+  mips: number;
+  itlbHits: number;
+  itlbMisses: number;
+  /** Instruction fetches served by the CPU's current-code-page translation, without an ITLB lookup. */
+  codePageHits: number;
+  dtlbHits: number;
+  dtlbMisses: number;
+  walks: number;
+  walkMemoryReads: number;
+  pageFaults: number;
+  pageFaultsByCause: Record<string, number>;
+  cr3Writes: number;
+  tlbFlushes: number;
+  invlpgs: number;
+  exitStatus: number;
+}
+
+/** Names of the walker's denial reasons (rights.ts DENY_*), index 1 on. */
+const FAULT_CAUSES = ["", "not present", "reserved bit", "supervisor page", "SMAP", "SMEP", "read-only", "no-execute", "protection key (access)", "protection key (write)"];
+
+export function runStats(machine: PcMachine, seconds: number, exitStatus: number): RunStats {
+  const cpu = machine.cpu;
+  const mmu = machine.memory.mmu;
+  const s = mmu.stats();
+  const byCause: Record<string, number> = {};
+  for (let r = 1; r < FAULT_CAUSES.length; r++) {
+    const n = mmu.faultsByReason[r];
+    if (n > 0) byCause[FAULT_CAUSES[r]] = n;
+  }
+  return {
+    instructions: cpu.icount,
+    seconds,
+    mips: seconds > 0 ? cpu.icount / seconds / 1e6 : 0,
+    itlbHits: s.itlbHits,
+    itlbMisses: s.itlbMisses,
+    codePageHits: Math.max(0, cpu.icount - cpu.codePageLookups),
+    dtlbHits: s.dtlbHits,
+    dtlbMisses: s.dtlbMisses,
+    walks: s.walks,
+    walkMemoryReads: s.walkMemoryReads,
+    pageFaults: s.pageFaults,
+    pageFaultsByCause: byCause,
+    cr3Writes: s.cr3Writes,
+    tlbFlushes: s.fullFlushes + s.pcidFlushes,
+    invlpgs: s.invlpgs,
+    exitStatus,
+  };
+}
+
+const pct = (a: number, b: number): string => (b === 0 ? "-" : `${((100 * a) / b).toFixed(2)}%`);
+
+export function formatStats(s: RunStats): string {
+  const dAccesses = s.dtlbHits + s.dtlbMisses;
+  const iLookups = s.itlbHits + s.itlbMisses;
+  const causes = Object.entries(s.pageFaultsByCause)
+    .map(([cause, n]) => `${n} ${cause}`)
+    .join(", ");
+  return (
+    [
+      "--- cr3 statistics ---",
+      `instructions   ${s.instructions} in ${s.seconds.toFixed(3)} s: ${s.mips.toFixed(1)} MIPS`,
+      `data TLB       ${s.dtlbHits} hits, ${s.dtlbMisses} misses (hit rate ${pct(s.dtlbHits, dAccesses)})`,
+      `instr. TLB     ${s.itlbHits} hits, ${s.itlbMisses} misses (hit rate ${pct(s.itlbHits, iLookups)}); ${s.codePageHits} fetches reused the current code page's translation`,
+      `page walks     ${s.walks}, ${s.walkMemoryReads} page-table reads (${s.walks === 0 ? "-" : (s.walkMemoryReads / s.walks).toFixed(2)} per walk)`,
+      `page faults    ${s.pageFaults}${causes === "" ? "" : `: ${causes}`}`,
+      `CR3 writes     ${s.cr3Writes}; TLB flushes ${s.tlbFlushes}; INVLPG ${s.invlpgs}`,
+    ].join("\n") + "\n"
+  );
+}
