@@ -12,7 +12,7 @@ import { hasGcc, hostIsX86Linux, runNative } from "./fuzz/native.ts";
 import { compareBatch, differences, hasObjdump, loadCr3, objdump, report } from "./fuzz/compare.ts";
 
 const SEED = 0x5eed;
-const CASES = 1500;
+const CASES = 1000;
 
 const inCi = process.env.CI === "true" || process.env.CI === "1";
 const haveGcc = hasGcc();

@@ -691,6 +691,10 @@ const exchange: Family = (b) => {
     case 2: {
       const rm = b.rmW(size);
       b.emit({ pfx: lockIf(b, rm), size, op: [0x0f, 0xb0 + w1], reg: b.regR(size), rm }, { ...ARITH, writes: [RAX, ...writesOf(rm)] });
+      // A failing 32-bit CMPXCHG zero-extends its register destination per
+      // the SDM but not on AMD (test-roms/DEVIATIONS.md): mov r32, r32 makes
+      // the upper half defined.
+      if (size === 4 && rm.kind === "reg") b.emit({ op: [0x89], reg: rm, rm }, { writes: [rm.n] });
       break;
     }
     default: {
@@ -825,16 +829,19 @@ const string: Family = (b) => {
   b.emit({ pfx: [...(rep ? [rep] : []), ...(a32 ? [0x67] : [])], size, op: [op] }, fx);
 };
 
-const WEIGHTS: [number, Family][] = [
-  [14, alu], [3, test], [5, unary], [8, shift], [3, shiftDouble], [5, mul], [4, div],
-  [4, bitTest], [3, bitScan], [1, bswap], [3, movExtend], [2, convert], [3, setcc], [3, cmovcc],
-  [4, jump], [4, exchange], [3, lea], [8, mov], [4, pushPop], [3, flagOps], [4, string],
-];
-const TOTAL_WEIGHT = WEIGHTS.reduce((s, [w]) => s + w, 0);
+const FAMILIES: Record<string, [number, Family]> = {
+  alu: [14, alu], test: [3, test], unary: [5, unary], shift: [8, shift], shiftDouble: [3, shiftDouble],
+  mul: [5, mul], div: [4, div], bitTest: [4, bitTest], bitScan: [3, bitScan], bswap: [1, bswap],
+  movExtend: [3, movExtend], convert: [2, convert], setcc: [3, setcc], cmovcc: [3, cmovcc], jump: [4, jump],
+  exchange: [4, exchange], lea: [3, lea], mov: [8, mov], pushPop: [4, pushPop], flagOps: [3, flagOps], string: [4, string],
+};
+/** The instruction families, for GenerateOptions.without. */
+export const FAMILY_NAMES = Object.keys(FAMILIES);
 
-function pickFamily(rng: Rng): Family {
-  let x = rng.below(TOTAL_WEIGHT);
-  for (const [w, f] of WEIGHTS) { if (x < w) return f; x -= w; }
+function pickFamily(rng: Rng, without: readonly string[]): Family {
+  const table = Object.entries(FAMILIES).filter(([name]) => !without.includes(name)).map(([, wf]) => wf);
+  let x = rng.below(table.reduce((s, [w]) => s + w, 0));
+  for (const [w, f] of table) { if (x < w) return f; x -= w; }
   return alu;
 }
 
@@ -845,6 +852,8 @@ export interface GenerateOptions {
   groups?: number;
   /** Groups to leave out (for shrinking): generated, then rolled back. */
   skip?: ReadonlySet<number>;
+  /** Instruction families never to draw (FAMILY_NAMES), e.g. to look past a known bug. */
+  without?: readonly string[];
 }
 
 const BASES = [RBX, RBP, 8, 9, 10, 11, 12, 13, 14, 15];
@@ -881,7 +890,7 @@ export function generateCase(seed: number, opts: GenerateOptions = {}): FuzzCase
     for (let attempt = 0; attempt < 20 && !done; attempt++) {
       try {
         b.locked.clear();
-        pickFamily(b.rng)(b);
+        pickFamily(b.rng, opts.without ?? [])(b);
         done = true;
       } catch (e) {
         if (!(e instanceof Retry)) throw e;
