@@ -11,7 +11,7 @@ import { ALU_CMP, alu } from "./alu.ts";
 import { DF } from "./flags.ts";
 import { inPort, outPort } from "./system.ts";
 
-/** Reads index register r (6 = rSI, 7 = rDI, 2 = rCX) at address size `asz`; the high half goes to cpu.hi. */
+/** Reads index register r (6 = rSI, 7 = rDI) at address size `asz`; the high half goes to cpu.hi. */
 function indexLo(cpu: Cpu, r: number, asz: number): number {
   const regs = cpu.regs;
   cpu.hi = asz === 8 ? regs[(r << 1) | 1] : 0;
@@ -35,9 +35,9 @@ function advance(cpu: Cpu, r: number, asz: number, delta: number): void {
 
 function countIsZero(cpu: Cpu, asz: number): boolean {
   const regs = cpu.regs;
-  if (asz === 8) return (regs[4] | regs[5]) === 0;
-  if (asz === 4) return regs[4] === 0;
-  return (regs[4] & 0xffff) === 0;
+  if (asz === 8) return (regs[2] | regs[3]) === 0;
+  if (asz === 4) return regs[2] === 0;
+  return (regs[2] & 0xffff) === 0;
 }
 
 export function stringInstruction(cpu: Cpu, i: DecodedInstruction): void {
@@ -127,7 +127,7 @@ export function stringInstruction(cpu: Cpu, i: DecodedInstruction): void {
     }
     if (!repeat) return;
     // rCX counts down at the address size.
-    advance(cpu, 2, asz, -1);
+    advance(cpu, 1, asz, -1);
     if (compares) {
       const zf = cpu.getZF();
       if (i.rep !== 0 ? zf === 0 : zf !== 0) return;
