@@ -1,5 +1,5 @@
 // The minimal PC: RAM and the physical map (memory.ts), the port bus with
-// COM1 (16550) and isa-debug-exit, and the CPU — enough to boot a multiboot
+// COM1 (16550), the VGA's sequencer and graphics registers, isa-debug-exit, and the CPU — enough to boot a multiboot
 // kernel as `qemu-system-x86_64 -kernel` does and run it to the end.
 
 import { Cpu, STOP_BUDGET, STOP_HALTED, STOP_REQUESTED, STOP_TRIPLE_FAULT } from "../cpu/cpu.ts";
@@ -8,6 +8,7 @@ import { parseCpuModel } from "../cpu/cpuid.ts";
 import { loadMultiboot, type MultibootBoot, type MultibootOptions } from "../boot/multiboot.ts";
 import { DebugExit } from "../devices/debug-exit.ts";
 import { COM1_BASE, UART_PORTS, Uart16550 } from "../devices/uart16550.ts";
+import { VgaRegisters } from "../devices/vga-registers.ts";
 import { createMachineMemory, type MachineMemory } from "./memory.ts";
 import { PortBus } from "./ports.ts";
 import type { MachineConfig } from "./config.ts";
@@ -47,6 +48,7 @@ export class PcMachine {
     this.ports = new PortBus();
     this.uart = new Uart16550(COM1_BASE);
     this.ports.register(COM1_BASE, UART_PORTS, this.uart);
+    new VgaRegisters().attach(this.ports);
     const serialOut = options.serialOut;
     if (serialOut !== undefined) this.uart.onOutput = serialOut;
     const exit = options.debugExit === undefined ? null : options.debugExit;
