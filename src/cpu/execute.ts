@@ -1229,8 +1229,9 @@ function cmpxchg(cpu: Cpu, i: DecodedInstruction): void {
     const s = cpu.getReg(size, i.reg, i.rex);
     cpu.writeRm(i, size, s, cpu.hi, true);
   } else {
-    // The destination is written back unchanged (a register one is zero-extended at 32 bits, SDM), then the accumulator is loaded.
-    cpu.writeRm(i, size, d, dh, true);
+    // A memory destination gets its write cycle back unchanged (SDM); a register
+    // one is left alone, not even zero-extended at 32 bits (hardware and QEMU).
+    if (i.mod !== 3) cpu.writeRm(i, size, d, dh, true);
     cpu.setReg(size, 0, 1, d, dh);
   }
 }
