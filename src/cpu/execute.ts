@@ -1194,8 +1194,9 @@ function op0FBx(cpu: Cpu, i: DecodedInstruction): void {
       const vh = cpu.hi;
       const forward = op === 0xbc;
       const index = bitScan(forward, size, v, vh);
-      if (i.rep !== 0) {
-        // TZCNT / LZCNT: CF = source was 0, ZF = result is 0.
+      // TZCNT / LZCNT: CF = source was 0, ZF = result is 0. Without ABM, F3 0F BD
+      // is BSR (SDM LZCNT); TZCNT needs BMI1, which CPUID does not list yet.
+      if (i.rep !== 0 && (forward || cpu.features.has("abm"))) {
         const bits = size * 8;
         const n = index < 0 ? bits : forward ? index : bits - 1 - index;
         cpu.setReg(size, i.reg, 1, n, 0);
