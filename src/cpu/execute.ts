@@ -631,8 +631,10 @@ function group2(cpu: Cpu, i: DecodedInstruction): void {
   count &= size === 8 ? 63 : 31;
   const kind = i.reg & 7;
   if (count === 0) {
-    // Nothing changes, but the operand is still read (and may fault).
+    // Flags and value stay, but the operand is still read (and may fault), and a
+    // 32-bit register is still written: its upper half is cleared (as on the host CPU).
     cpu.readRm(i, size);
+    if (size === 4 && i.mod === 3) cpu.regs[(i.rm << 1) | 1] = 0;
     return;
   }
   const v = cpu.readRmForWrite(i, size);
@@ -1040,6 +1042,7 @@ function op0FAx(cpu: Cpu, i: DecodedInstruction): void {
       count &= size === 8 ? 63 : 31;
       if (count === 0) {
         cpu.readRm(i, size);
+        if (size === 4 && i.mod === 3) cpu.regs[(i.rm << 1) | 1] = 0; // as for group 2
         return;
       }
       const d = cpu.readRmForWrite(i, size);
@@ -1230,9 +1233,10 @@ function cmpxchg(cpu: Cpu, i: DecodedInstruction): void {
     const s = cpu.getReg(size, i.reg, i.rex);
     cpu.writeRm(i, size, s, cpu.hi, true);
   } else {
-    // A memory destination gets its write cycle back unchanged (SDM); a register
-    // one is left alone, not even zero-extended at 32 bits (hardware and QEMU).
-    if (i.mod !== 3) cpu.writeRm(i, size, d, dh, true);
+    // SDM Vol. 2 CMPXCHG: "DEST <- TEMP" — the destination is written back, so a
+    // 32-bit register destination is zero-extended. QEMU and AMD leave it alone
+    // (test-roms/DEVIATIONS.md); the host fuzzer does not compare this case.
+    cpu.writeRm(i, size, d, dh, true);
     cpu.setReg(size, 0, 1, d, dh);
   }
 }

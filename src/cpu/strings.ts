@@ -40,6 +40,9 @@ function countIsZero(cpu: Cpu, asz: number): boolean {
   return (regs[2] & 0xffff) === 0;
 }
 
+/** Elements a REP instruction moves per step before it yields. */
+const REP_CHUNK = 4096;
+
 export function stringInstruction(cpu: Cpu, i: DecodedInstruction): void {
   const op = i.opcode;
   const size = (op & 1) === 0 ? 1 : op >= 0x6c && op <= 0x6f ? (i.operandSize === 2 ? 2 : 4) : i.operandSize;
@@ -54,8 +57,17 @@ export function stringInstruction(cpu: Cpu, i: DecodedInstruction): void {
     // INS/OUTS: the I/O permission is checked once, up front.
     inPort(cpu, regs[4] & 0xffff, size, true);
   }
+  let budget = REP_CHUNK;
   for (;;) {
     if (repeat && countIsZero(cpu, asz)) return;
+    if (--budget < 0) {
+      // A long REP yields: RIP goes back to the instruction, which resumes
+      // from rCX/rSI/rDI at the next step, so interrupts, --timeout and the
+      // instruction budget are honoured (SDM Vol. 2 REP: interruptible).
+      cpu.ripLo = cpu.startLo;
+      cpu.ripHi = cpu.startHi;
+      return;
+    }
     switch (op) {
       case 0xa4:
       case 0xa5: {
