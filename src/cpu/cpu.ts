@@ -63,6 +63,13 @@ export const ATTR_G = 0x8000;
 /** Not a descriptor bit: the register holds a null selector (SDM 3.4.4: unusable). */
 export const ATTR_UNUSABLE = 0x10000;
 
+/** Code pages whose translations the fetch path keeps (a power of two). */
+const CODE_PAGES = 32;
+const CODE_PAGES_MASK = CODE_PAGES - 1;
+/** Entries of the decoded-instruction cache (a power of two). */
+const DECODE_CACHE_SIZE = 1 << 14;
+const DECODE_CACHE_MASK = DECODE_CACHE_SIZE - 1;
+
 /** What stopped the run loop. */
 export const STOP_NONE = 0;
 export const STOP_BUDGET = 1;
@@ -171,16 +178,24 @@ export class Cpu {
   linLo = 0;
   linHi = 0;
 
-  // The translation of the page holding RIP, kept while the MMU's generation holds.
-  private codePageLo = 1;
-  private codePageHi = 0;
-  private codePageRam = -1;
-  private codeGeneration = -1;
-  private codeClass = -1;
+  // Translations of recently run code pages (fetchDecode), direct-mapped by page number.
+  private readonly codePageLo = new Int32Array(CODE_PAGES).fill(1);
+  private readonly codePageHi = new Int32Array(CODE_PAGES);
+  private readonly codePageRam = new Int32Array(CODE_PAGES);
+  private readonly codePageGeneration = new Int32Array(CODE_PAGES);
+  private readonly codePageClass = new Int32Array(CODE_PAGES).fill(-1);
   private readonly fetchBuffer = new Uint8Array(16);
   /** Times the code-page translation had to be looked up again (an ITLB lookup); other fetches reuse it. */
   codePageLookups = 0;
-  readonly insn = new DecodedInstruction();
+  /** The instruction being executed: a decode-cache entry, or slowInsn. */
+  insn: DecodedInstruction;
+  /** Decoded instructions by RAM offset (direct-mapped): the RAM offset + 1, the mode, the bytes. */
+  private readonly decoded: DecodedInstruction[] = [];
+  private readonly decodedAt = new Int32Array(DECODE_CACHE_SIZE);
+  private readonly decodedMode = new Uint8Array(DECODE_CACHE_SIZE);
+  private readonly decodedBytes = new Uint8Array(DECODE_CACHE_SIZE * 16);
+  /** Instructions fetched byte by byte (crossing a page, or from MMIO) are decoded here. */
+  private readonly slowInsn = new DecodedInstruction();
 
   // Run state.
   /** Instructions retired since power-on. */
@@ -217,6 +232,8 @@ export class Cpu {
     this.ram = mmu.bus.ram.u8;
     this.msr = new MsrFile();
     this.features = features;
+    for (let k = 0; k < DECODE_CACHE_SIZE; k++) this.decoded.push(new DecodedInstruction());
+    this.insn = this.slowInsn;
     this.reset();
   }
 
@@ -877,7 +894,12 @@ export class Cpu {
 
   // --- Fetch, decode, execute ---------------------------------------------------------
 
-  /** Decodes the instruction at RIP into this.insn and advances RIP past it. */
+  /**
+   * Decodes the instruction at RIP into this.insn and advances RIP past it.
+   * Decoded instructions are cached by RAM offset; a cached one is reused
+   * only if its bytes are still those in RAM (self-modifying and freshly
+   * loaded code are decoded again) and the decoding mode is the same.
+   */
   private fetchDecode(): void {
     let lo = this.ripLo;
     let hi = this.ripHi;
@@ -888,31 +910,44 @@ export class Cpu {
       }
       hi = 0;
     }
-    const mmu = this.mmu;
-    const insn = this.insn;
     const pageOffset = lo & 0xfff;
-    if (
-      (lo & ~0xfff) !== this.codePageLo ||
-      hi !== this.codePageHi ||
-      this.codeGeneration !== mmu.generation ||
-      this.codeClass !== this.fetchClass
-    ) {
-      this.codePageRam = -1;
-      this.codePageLookups++;
-      const pa = mmu.translate(lo, hi, this.fetchClass);
-      if (pa < 0) this.pageFault();
-      this.codePageLo = lo & ~0xfff;
-      this.codePageHi = hi;
-      this.codeGeneration = mmu.generation;
-      this.codeClass = this.fetchClass;
-      this.codePageRam = mmu.bus.frameRamOffset(pa);
-    }
-    let length: number;
-    if (this.codePageRam >= 0 && pageOffset <= 4096 - 15) {
-      const start = this.codePageRam + pageOffset;
-      length = decode(this.ram, start, this.codeSize, insn, start + 15);
+    const pageRam = this.codePage(lo, hi);
+    let length = -1;
+    if (pageRam >= 0) {
+      const start = pageRam + pageOffset;
+      const slot = start & DECODE_CACHE_MASK;
+      const ram = this.ram;
+      const mode = this.codeSize;
+      if (this.decodedAt[slot] === start + 1 && this.decodedMode[slot] === mode) {
+        const cached = this.decoded[slot];
+        const n = cached.length;
+        const bytes = this.decodedBytes;
+        const base = slot << 4;
+        let k = 0;
+        while (k < n && bytes[base + k] === ram[start + k]) k++;
+        if (k === n) {
+          this.insn = cached;
+          length = n;
+        }
+      }
+      if (length < 0) {
+        const target = this.decoded[slot];
+        const end = pageRam + 4096;
+        length = decode(ram, start, mode, target, start + 15 < end ? start + 15 : end);
+        if (length > 0) {
+          this.decodedAt[slot] = start + 1;
+          this.decodedMode[slot] = mode;
+          const bytes = this.decodedBytes;
+          const base = slot << 4;
+          for (let k = 0; k < length; k++) bytes[base + k] = ram[start + k];
+          this.insn = target;
+        } else {
+          this.decodedAt[slot] = 0;
+          if (length === DECODE_INCOMPLETE) length = this.fetchSlow(lo, hi, pageRam); // crosses into the next page
+        }
+      }
     } else {
-      length = this.fetchSlow(lo, hi);
+      length = this.fetchSlow(lo, hi, -1);
     }
     if (length < 0) this.decodeFailed(length);
     const t = (this.ripLo >>> 0) + length;
@@ -922,19 +957,66 @@ export class Cpu {
     this.ripLo = this.codeSize === 16 ? t & 0xffff : t | 0;
   }
 
-  /** Fetches byte by byte (near a page end, or from MMIO) until the instruction decodes. */
-  private fetchSlow(lo: number, hi: number): number {
+  /**
+   * The RAM offset of the code page holding linear hi:lo (-1: not plain RAM),
+   * from the translations of recently run code pages, which stay valid while
+   * the MMU's generation (any flush or control-register write) and the fetch
+   * class hold. A miss translates as an instruction fetch (#PF on failure).
+   */
+  private codePage(lo: number, hi: number): number {
+    const mmu = this.mmu;
+    const page = (lo >>> 12) & CODE_PAGES_MASK;
+    if (
+      this.codePageLo[page] === (lo & ~0xfff) &&
+      this.codePageHi[page] === hi &&
+      this.codePageGeneration[page] === mmu.generation &&
+      this.codePageClass[page] === this.fetchClass
+    ) {
+      return this.codePageRam[page];
+    }
+    this.codePageLookups++;
+    this.codePageClass[page] = -1;
+    const pa = mmu.translate(lo, hi, this.fetchClass);
+    if (pa < 0) this.pageFault();
+    const pageRam = mmu.bus.frameRamOffset(pa);
+    this.codePageLo[page] = lo & ~0xfff;
+    this.codePageHi[page] = hi;
+    this.codePageGeneration[page] = mmu.generation;
+    this.codePageClass[page] = this.fetchClass;
+    this.codePageRam[page] = pageRam;
+    return pageRam;
+  }
+
+  /**
+   * Decodes an instruction that crosses into the next page, or lies in MMIO:
+   * bytes are gathered into a buffer, the next page translated only if the
+   * instruction really extends into it (so its #PF has that page's address).
+   */
+  private fetchSlow(lo: number, hi: number, pageRam: number): number {
     const buf = this.fetchBuffer;
     const mmu = this.mmu;
+    const ram = this.ram;
+    const mode = this.codeSize;
     let n = 0;
+    let nextRam = -2; // the next page's RAM offset once translated; -1: not RAM
     for (;;) {
-      const r = n === 0 ? DECODE_INCOMPLETE : decode(buf, 0, this.codeSize, this.insn, n);
-      if (r !== DECODE_INCOMPLETE) return r;
+      const r = n === 0 ? DECODE_INCOMPLETE : decode(buf, 0, mode, this.slowInsn, n);
+      if (r !== DECODE_INCOMPLETE) {
+        this.insn = this.slowInsn;
+        return r;
+      }
       if (n === 15) return DECODE_TOO_LONG;
       const t = (lo >>> 0) + n;
+      const blo = t | 0;
       const bhi = this.long64 && t > 0xffffffff ? (hi + 1) | 0 : hi;
-      buf[n] = mmu.fetch8(t | 0, bhi, this.fetchClass);
-      if (mmu.faultPending) this.pageFault();
+      const offset = blo & 0xfff;
+      if (n > 0 && offset === 0 && nextRam === -2) nextRam = this.codePage(blo, bhi);
+      const sameRam = n === 0 || offset > (lo & 0xfff) ? pageRam : nextRam;
+      if (sameRam >= 0) buf[n] = ram[sameRam + offset];
+      else {
+        buf[n] = mmu.fetch8(blo, bhi, this.fetchClass);
+        if (mmu.faultPending) this.pageFault();
+      }
       n++;
     }
   }
