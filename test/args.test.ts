@@ -201,9 +201,9 @@ describe("parseArgs: devices and logging", () => {
   });
 
   it("-cpu: known models, features recorded as given", () => {
-    for (const model of ["max", "host", "qemu64", "base"]) expect(ok("k.elf", "-cpu", model).cpu).toBe(model);
+    for (const model of ["max", "host", "qemu64", "base", "cr3"]) expect(ok("k.elf", "-cpu", model).cpu).toBe(model);
     expect(ok("k.elf", "-cpu", "max,+la57,-pdpe1gb,pcid=on").cpu).toBe("max,+la57,-pdpe1gb,pcid=on");
-    expect(err("k.elf", "-cpu", "Haswell")).toBe("-cpu Haswell is not supported: cr3 accepts max, host, qemu64, base");
+    expect(err("k.elf", "-cpu", "Haswell")).toBe("-cpu Haswell is not supported: cr3 accepts max, host, qemu64, base, cr3");
     expect(err("k.elf", "-cpu", "max,la57")).toContain("'la57'");
   });
 

@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseGolden } from "../scripts/rom-tools.ts";
 import { describe, expect, it } from "vitest";
 import { parseElf } from "../src/boot/elf.ts";
 import { runDemo } from "../src/cli/demo.ts";
@@ -53,13 +54,55 @@ describe("cr3 command line", () => {
     expect(r.stderr).toBe("");
   });
 
-  it("loads a multiboot kernel as QEMU's -kernel does, then says running it needs the CPU", () => {
-    const r = cr3("-kernel", "test-roms/images/boot.elf", "-m", "256", "-serial", "stdio", "-no-reboot",
-      "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04");
-    expect(r.status).toBe(2);
-    expect(r.stderr).toBe(
-      "cr3: test-roms/images/boot.elf: multiboot kernel (elf32) loaded, entry 0x100010; running it needs the CPU, which this version of cr3 does not have yet\n",
-    );
+  const QEMU_FLAGS = ["-m", "256", "-serial", "stdio", "-no-reboot", "-nographic", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"];
+
+  it("boots a multiboot kernel as QEMU's -kernel does: the golden on stdout, isa-debug-exit's status", () => {
+    const r = cr3("-kernel", "test-roms/images/boot.elf", ...QEMU_FLAGS);
+    const golden = parseGolden(readFileSync("test-roms/golden/boot.txt", "latin1"));
+    expect(r.stdout).toBe(golden.output);
+    expect(r.status).toBe(golden.exitStatus);
+    expect(r.stderr).toBe("");
+  });
+
+  it("a triple fault ends the run with status 0 (QEMU -no-reboot) and the chain of faults explained", () => {
+    const r = cr3("-kernel", "test-roms/images/triplefault.elf", ...QEMU_FLAGS);
+    expect(r.status).toBe(0);
+    const lines = r.stderr.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^cr3: the guest triple-faulted/);
+    expect(lines[1]).toMatch(/^  #UD \(vector 6\) at RIP 0x[0-9a-f]+, CPL 0$/);
+    expect(lines.at(-2)).toMatch(/^  #DF \(vector 8, error code 0x0\)/);
+    expect(lines.at(-1)).toMatch(/^  #GP \(vector 13, error code 0x43\)/);
+  });
+
+  it("-d int prints each exception as QEMU does, a #PF with its walk in words", () => {
+    const r = cr3("-kernel", "test-roms/images/paging.elf", ...QEMU_FLAGS, "-d", "int");
+    expect(r.stderr).toMatch(/^ +\d+: v=0e e=0002 i=0 cpl=0 IP=0008:[0-9a-f]{16} pc=[0-9a-f]{16} SP=0010:[0-9a-f]{16} CR2=[0-9a-f]{16}$/m);
+    expect(r.stderr).toMatch(/^ {4}#PF write at 0x[0-9a-f]+ from CPL0: .* is read-only \(R\/W=0\) and CR0\.WP=1$/m);
+    expect(r.stderr).toMatch(/^RAX=[0-9a-f]{16} RCX=/m);
+  });
+
+  it("--max-insns stops the guest with status 124; --stats and --stats-json report the run", () => {
+    const json = join(mkdtempSync(join(tmpdir(), "cr3-stats-")), "stats.json");
+    const r = cr3("-kernel", "test-roms/images/isa64.elf", ...QEMU_FLAGS, "--max-insns", "200000", "--stats", "--stats-json", json);
+    expect(r.status).toBe(124);
+    expect(r.stderr).toContain("cr3: stopped after 200000 instructions (--max-insns 200000)");
+    expect(r.stderr).toMatch(/^instructions +200000 in [\d.]+ s: [\d.]+ MIPS$/m);
+    expect(r.stderr).toMatch(/^data TLB +\d+ hits, \d+ misses/m);
+    const stats = JSON.parse(readFileSync(json, "utf8"));
+    expect(stats.instructions).toBe(200000);
+    expect(stats.exitStatus).toBe(124);
+    for (const key of ["seconds", "mips", "itlbHits", "itlbMisses", "dtlbHits", "dtlbMisses", "walks", "walkMemoryReads", "pageFaults"]) {
+      expect(typeof stats[key], key).toBe("number");
+    }
+  });
+
+  it("a guest that halts with interrupts off ends the run in one line", () => {
+    const dir = mkdtempSync(join(tmpdir(), "cr3-hlt-"));
+    const image = join(dir, "hlt.elf");
+    writeFileSync(image, haltingKernel());
+    const r = cr3(image, "--timeout", "20");
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/^cr3: the guest halted with interrupts disabled \(HLT at 0x100030, IF=0\): nothing can wake it; stopping\n$/);
   });
 
   it("warns in one line about a QEMU flag that does not matter to cr3", () => {
@@ -88,3 +131,21 @@ describe("cr3 command line", () => {
     expect(r.stdout).toBe("");
   });
 });
+
+/** A minimal multiboot a.out-kludge kernel at 1 MiB: header, then `cli; hlt` at 0x100030-31. */
+function haltingKernel(): Uint8Array {
+  const image = new Uint8Array(0x40);
+  const view = new DataView(image.buffer);
+  const flags = 0x00010003;
+  view.setUint32(0, 0x1badb002, true);
+  view.setUint32(4, flags, true);
+  view.setUint32(8, (-(0x1badb002 + flags)) >>> 0, true);
+  view.setUint32(12, 0x100000, true); // header_addr
+  view.setUint32(16, 0x100000, true); // load_addr
+  view.setUint32(20, 0x100040, true); // load_end_addr
+  view.setUint32(24, 0x100040, true); // bss_end_addr
+  view.setUint32(28, 0x100030, true); // entry_addr
+  image[0x30] = 0xfa; // cli
+  image[0x31] = 0xf4; // hlt
+  return image;
+}
