@@ -102,7 +102,7 @@ describe("cr3 command line", () => {
     writeFileSync(image, haltingKernel());
     const r = cr3(image, "--timeout", "20");
     expect(r.status).toBe(0);
-    expect(r.stderr).toMatch(/^cr3: the guest halted with interrupts disabled \(HLT at 0x100030, IF=0\): nothing can wake it; stopping\n$/);
+    expect(r.stderr).toMatch(/^cr3: the guest halted with interrupts disabled \(HLT at 0x100031, IF=0\): nothing can wake it; stopping\n$/);
   });
 
   it("warns in one line about a QEMU flag that does not matter to cr3", () => {
