@@ -277,7 +277,6 @@ function op6x(cpu: Cpu, i: DecodedInstruction): void {
 
 /** ARPL (32-bit modes): raise the RPL of r/m16 to that of r16. */
 function arpl(cpu: Cpu, i: DecodedInstruction): void {
-  if (cpu.codeSize === 16 && false) return;
   const d = cpu.readRmForWrite(i, 2);
   const s = cpu.getReg(2, i.reg, 0);
   cpu.materializeFlags();
@@ -448,10 +447,7 @@ function op9x(cpu: Cpu, i: DecodedInstruction): void {
     default: {
       // 90-97: XCHG rAX, r (90 without REX.B: NOP, F3 90: PAUSE).
       const r = (op & 7) | (i.rexB << 3);
-      if (r === 0) {
-        if (i.operandSize === 4 && false) regs[1] = 0;
-        return;
-      }
+      if (r === 0) return; // NOP: XCHG eAX, eAX leaves RAX's upper half alone
       const size = i.operandSize;
       const a = cpu.getReg(size, 0, 1);
       const ah = cpu.hi;
