@@ -124,8 +124,8 @@ export async function runKernel(args: ParsedArgs, fail: (message: string) => num
   if (args.stats) log(formatStats(stats));
   if (args.statsJson !== undefined) writeStatsJson(args.statsJson, stats, fail);
   if (!args.displayNone && !args.vga) {
-    const screen = machine.memory.vga.toText().replace(/\s+$/, "");
-    if (screen !== "" && machine.memory.vga.toText().trim() !== "") log(`--- VGA text screen at exit ---\n${screen}\n`);
+    const screen = machine.memory.vga.toText().trimEnd();
+    if (screen.trim() !== "") log(`--- VGA text screen at exit ---\n${screen}\n`);
   }
   if (args.vgaDump !== undefined) {
     try {

@@ -6,7 +6,7 @@
 
 import type { Cpu } from "./cpu.ts";
 import { DE } from "./cpu.ts";
-import { AF, CF, LAZY_ADC, LAZY_ADD, LAZY_DEC, LAZY_INC, LAZY_LOGIC, LAZY_SBB, LAZY_SUB, OF, ZF } from "./flags.ts";
+import { CF, LAZY_ADC, LAZY_ADD, LAZY_DEC, LAZY_INC, LAZY_LOGIC, LAZY_SBB, LAZY_SUB, OF } from "./flags.ts";
 
 export const ALU_ADD = 0;
 export const ALU_OR = 1;
@@ -326,7 +326,6 @@ export function shift(cpu: Cpu, op: number, size: number, lo: number, hi: number
 
 /** SHLD (left=true) / SHRD: shift dest by count, filling from src (count masked, nonzero). */
 export function doubleShift(cpu: Cpu, left: boolean, size: number, d: number, dh: number, s: number, sh: number, count: number): number {
-  const bits = size * 8;
   if (size !== 8) {
     d = truncate(size, d);
     s = truncate(size, s);
@@ -370,7 +369,6 @@ export function doubleShift(cpu: Cpu, left: boolean, size: number, d: number, dh
     }
   }
   const of = msb(size, rlo, rhi) ^ msb(size, d, dh);
-  void bits;
   cpu.setArithFlags(cf | (of << 11) | cpu.resultFlags(size, rlo, rhi));
   cpu.hi = rhi;
   return rlo;
@@ -556,7 +554,7 @@ export function divAccumulator(cpu: Cpu, signed: boolean, size: number, src: num
   const regs = cpu.regs;
   if (size === 1 || size === 2 || size === 4) {
     const bits = size * 8;
-    let divisor = signed ? signExtend(size, src) : size === 4 ? src >>> 0 : truncate(size, src);
+    const divisor = signed ? signExtend(size, src) : truncate(size, src);
     if (divisor === 0) cpu.raise(DE);
     let dividend: number;
     if (size === 1) dividend = signed ? (regs[0] << 16) >> 16 : regs[0] & 0xffff;
@@ -599,8 +597,6 @@ export function divAccumulator(cpu: Cpu, signed: boolean, size: number, src: num
       regs[5] = 0;
       return;
     }
-    void divisor;
-    divisor = signed ? signExtend(size, src) : truncate(size, src);
     const q = Math.trunc(dividend / divisor);
     const r = dividend - q * divisor;
     const max = signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1;
@@ -676,4 +672,3 @@ export function popcount32(v: number): number {
   return (Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) & 0xff;
 }
 
-export { AF, ZF };

@@ -10,10 +10,9 @@
 
 import type { Mmu } from "../mmu/mmu.ts";
 import type { PortBus } from "../machine/ports.ts";
-import { FETCH_CLASSES } from "../mmu/access.ts";
 import { CR0_PE, CR4_LA57, EFER_LMA } from "../mmu/paging-mode.ts";
 import { DECODE_INCOMPLETE, DECODE_TOO_LONG, DecodedInstruction, decode } from "./decoder.ts";
-import { AC, AF, ARITH_FLAGS, CF, FIXED_1, IF, LAZY_ADC, LAZY_ADD, LAZY_INC, LAZY_LOGIC, LAZY_NONE, LAZY_SBB, LAZY_SUB, OF, PARITY, PF, RF, SF, TF, ZF } from "./flags.ts";
+import { AC, ARITH_FLAGS, CF, FIXED_1, IF, LAZY_ADC, LAZY_ADD, LAZY_INC, LAZY_LOGIC, LAZY_NONE, LAZY_SBB, LAZY_SUB, PARITY, TF, ZF } from "./flags.ts";
 import { execute } from "./execute.ts";
 import { deliverException, deliverInterrupt, INT_EXTERNAL } from "./interrupts.ts";
 import { CpuFeatures, defaultFeatures } from "./cpuid.ts";
@@ -1186,11 +1185,5 @@ export class Cpu {
   readTsc(): number {
     return this.icount + this.tscOffset;
   }
-
-  /** True if CS:RIP-relative fetch class is a fetch class (sanity for tests). */
-  static isFetchClass(cls: number): boolean {
-    return ((FETCH_CLASSES >>> cls) & 1) !== 0;
-  }
 }
 
-export { AF, CF, OF, PF, SF, ZF, TF, RF };

@@ -1090,13 +1090,13 @@ function bitTest(cpu: Cpu, i: DecodedInstruction, kind: number, immediate: boole
         cpu.eaHi = (cpu.eaHi + carry) | 0;
       } else if (i.addressSize === 4) cpu.eaLo = (cpu.eaLo + delta) | 0;
       else cpu.eaLo = (cpu.eaLo + delta) & 0xffff;
-      bitTestMemory(cpu, i, kind, size, bit);
+      bitTestMemory(cpu, i, kind, bit);
       return;
     }
   }
   if (i.mod !== 3) {
     cpu.computeEa(i);
-    bitTestMemory(cpu, i, kind, size, bit);
+    bitTestMemory(cpu, i, kind, bit);
     return;
   }
   let lo = cpu.getReg(size, i.rm, 1);
@@ -1112,13 +1112,12 @@ function bitTest(cpu: Cpu, i: DecodedInstruction, kind: number, immediate: boole
   cpu.eflags = (cpu.eflags & ~CF) | cf;
 }
 
-function bitTestMemory(cpu: Cpu, i: DecodedInstruction, kind: number, size: number, bit: number): void {
+function bitTestMemory(cpu: Cpu, i: DecodedInstruction, kind: number, bit: number): void {
   // Access the byte holding the bit (same result as the operand-sized access for valid operands).
   const byteOffset = bit >> 3;
   const t = (cpu.eaLo >>> 0) + byteOffset;
   const lo = i.addressSize === 2 ? t & 0xffff : t | 0;
   const hi = i.addressSize === 8 ? (cpu.eaHi + (t > 0xffffffff ? 1 : 0)) | 0 : 0;
-  void size;
   let v: number;
   if (kind === 0) v = cpu.readMem(cpu.eaSeg, lo, hi, 1);
   else {
@@ -1363,4 +1362,3 @@ function execute0F38(cpu: Cpu, i: DecodedInstruction): void {
   cpu.unimplemented();
 }
 
-export { CS, AC, NT, OF, TF, RF, ID, IF };

@@ -97,7 +97,6 @@ function deliverLong(cpu: Cpu, vector: number, errorCode: number, kind: number):
   let spHi = newSpHi;
   if (((spHi >> cpu.canonicalShift) + 1) >>> 1 !== 0) cpu.raise(SS_VECTOR, 0);
   const flags = cpu.getEflags();
-  const slots = errorCode >= 0 ? 6 : 5;
   // Stack writes are supervisor accesses when the handler runs at CPL < 3.
   const cls = newCpl === 3 ? 1 : 4;
   const mmu = cpu.mmu;
@@ -108,7 +107,6 @@ function deliverLong(cpu: Cpu, vector: number, errorCode: number, kind: number):
     mmu.write64(spLo, spHi, cls, vLo, vHi);
     if (mmu.faultPending) cpu.pageFault();
   };
-  void slots;
   push(oldSs, 0);
   push(oldSpLo, oldSpHi);
   push(flags, 0);

@@ -657,7 +657,7 @@ export function group15(cpu: Cpu, i: DecodedInstruction): void {
 export function invpcidInstruction(cpu: Cpu, i: DecodedInstruction): void {
   if (!cpu.features.has("invpcid") || i.mod === 3) cpu.raise(UD);
   requireCpl0(cpu);
-  const type = cpu.long64 ? cpu.regs[i.reg << 1] : cpu.regs[i.reg << 1];
+  const type = cpu.regs[i.reg << 1];
   const typeHi = cpu.long64 ? cpu.regs[(i.reg << 1) | 1] : 0;
   cpu.computeEa(i);
   const pcid = cpu.readMem(cpu.eaSeg, cpu.eaLo, cpu.eaHi, 8);
@@ -956,4 +956,3 @@ export function hlt(cpu: Cpu): void {
   cpu.halted = true;
 }
 
-export { DS, SS, TF, ID };
