@@ -243,7 +243,8 @@ describe("parseArgs: QEMU flags accepted with a warning", () => {
     [["-monitor", "none"], /^-monitor none ignored/],
     [["-vga", "std"], /^-vga std ignored/],
     [["-boot", "d"], /^-boot d ignored/],
-    [["-rtc", "base=localtime"], /^-rtc base=localtime ignored/],
+    [["-rtc", "base=utc,driftfix=slew"], /^-rtc driftfix=slew ignored/],
+    [["-icount", "shift=auto"], /^-icount shift=auto: cr3 uses a fixed shift of 0/],
     [["-net", "none"], /^-net none ignored/],
     [["-nic", "none"], /^-nic none ignored/],
   ];
@@ -261,6 +262,30 @@ describe("parseArgs: QEMU flags accepted with a warning", () => {
   });
 });
 
+describe("parseArgs: the platform's options", () => {
+  it("-rtc base=DATE is the RTC's start in ms since the epoch (UTC)", () => {
+    expect(ok("k.elf", "-rtc", "base=2006-06-17T16:01:21").rtcBase).toBe(Date.UTC(2006, 5, 17, 16, 1, 21));
+    expect(ok("k.elf", "-rtc", "base=2020-01-02").rtcBase).toBe(Date.UTC(2020, 0, 2));
+    expect(ok("k.elf").rtcBase).toBeUndefined();
+  });
+  it("-rtc clock=host and --clock host select host time; -icount selects virtual time", () => {
+    expect(ok("k.elf").clock).toBe("virtual");
+    expect(ok("k.elf", "-rtc", "clock=host").clock).toBe("host");
+    expect(ok("k.elf", "--clock", "host").clock).toBe("host");
+    const a = ok("k.elf", "--clock", "host", "-icount", "shift=3");
+    expect(a.clock).toBe("virtual");
+    expect(a.icountShift).toBe(3);
+    expect(ok("k.elf", "-icount", "2").icountShift).toBe(2);
+  });
+  it("-debugcon stdio and file:PATH; -drive and -hdX are kept in order for the drive parser", () => {
+    expect(ok("k.elf", "-debugcon", "stdio").debugcon).toEqual({ kind: "stdio" });
+    expect(ok("k.elf", "-debugcon", "file:out.txt").debugcon).toEqual({ kind: "file", path: "out.txt" });
+    const a = ok("k.elf", "-hdb", "fs.img", "-drive", "file=x.img,format=raw,index=0", "-snapshot");
+    expect(a.driveOptions).toEqual([{ flag: "-hdb", value: "fs.img" }, { flag: "-drive", value: "file=x.img,format=raw,index=0" }]);
+    expect(a.snapshot).toBe(true);
+  });
+});
+
 describe("parseArgs: QEMU flags refused", () => {
   const refused: [string[], string][] = [
     [["-smp", "4"], "-smp 4 is not supported: cr3 emulates one CPU"],
@@ -268,8 +293,11 @@ describe("parseArgs: QEMU flags refused", () => {
     [["-s"], "-s is not supported yet"],
     [["-S"], "-S is not supported yet"],
     [["-gdb", "tcp::1234"], "-gdb is not supported yet"],
-    [["-hda", "disk.img"], "-hda is not supported yet"],
-    [["-drive", "file=disk.img,format=raw"], "-drive is not supported yet"],
+    [["-fda", "floppy.img"], "-fda is not supported yet"],
+    [["-rtc", "base=yesterday"], "-rtc base=yesterday: expected utc, localtime or a date"],
+    [["-icount", "shift=11"], "-icount shift=11: the shift must be 0..10"],
+    [["-debugcon", "vc"], "-debugcon vc is not supported"],
+    [["--clock", "tsc"], "--clock tsc: cr3 accepts --clock virtual or --clock host"],
     [["-cdrom", "os.iso"], "-cdrom is not supported yet"],
     [["--cdrom", "os.iso"], "--cdrom is not supported yet"],
     [["-monitor", "stdio"], "-monitor stdio is not supported"],

@@ -14,6 +14,14 @@ export const MIN_MEMORY_BYTES = 2 * MIB;
 export const MAX_MEMORY_BYTES = MAX_RAM_BYTES;
 
 export type SerialTarget = "stdio" | "none" | "null";
+export type ClockChoice = "virtual" | "host";
+export type StdinTarget = "serial" | "keyboard";
+export type DebugconTarget = { readonly kind: "none" } | { readonly kind: "stdio" } | { readonly kind: "file"; readonly path: string };
+export interface DriveOption {
+  /** -drive, -hda, -hdb, -hdc or -hdd (one dash). */
+  readonly flag: string;
+  readonly value: string;
+}
 export type LogItem = "int" | "cpu_reset" | "unimp";
 export const LOG_ITEMS: readonly LogItem[] = ["int", "cpu_reset", "unimp"];
 export const CPU_MODELS: readonly string[] = ["max", "host", "qemu64", "base", "cr3"];
@@ -59,6 +67,22 @@ export interface ParsedArgs {
   readonly statsJson: string | undefined;
   readonly vga: boolean;
   readonly vgaDump: string | undefined;
+  /** --screenshot FILE: the framebuffer (or the text screen) as a PNG at exit. */
+  readonly screenshot: string | undefined;
+  /** --clock: virtual (instructions drive time; the default) or host. */
+  readonly clock: ClockChoice;
+  /** -icount shift=N: each instruction is 2^N ns of virtual time. */
+  readonly icountShift: number;
+  /** -rtc base=: the RTC's start time in ms since the epoch; undefined: the default for the clock. */
+  readonly rtcBase: number | undefined;
+  /** -debugcon: where port 0xE9's bytes go. */
+  readonly debugcon: DebugconTarget;
+  /** -drive/-hda..-hdd as given, in order; src/cli/drive-spec.ts interprets them. */
+  readonly driveOptions: readonly DriveOption[];
+  /** -snapshot: no drive writes reach their files. */
+  readonly snapshot: boolean;
+  /** --stdin: what host keystrokes feed (COM1 by default with -serial stdio, else the PS/2 keyboard). */
+  readonly stdinTarget: StdinTarget | undefined;
   /** One line each for QEMU flags accepted but ignored. */
   readonly warnings: readonly string[];
 }
@@ -93,7 +117,7 @@ const ignore = (why: string, value = false): OptionSpec => ({
 });
 
 const INTERPRETER = "cr3 is an interpreter and uses no hardware acceleration";
-const DISKS = "cr3 has no disk controllers (it boots -kernel images only)";
+const DISKS = "cr3 has IDE hard disks only (-drive, -hda..-hdd)";
 
 // Keys are spelled with one dash; `--x` is looked up as `-x`.
 const OPTIONS: Record<string, OptionSpec> = {
@@ -122,21 +146,24 @@ const OPTIONS: Record<string, OptionSpec> = {
   "-monitor": valued((s, v, f) => onlyValue(s, v, f, "none", "cr3 has no QEMU monitor")),
   "-vga": valued((s, v, f) => onlyValue(s, v, f, "std", "cr3 always has a standard VGA (text mode)")),
   "-boot": ignore("cr3 boots the -kernel image, not disks", true),
-  "-rtc": ignore("cr3 has no RTC yet", true),
+  "-rtc": valued((s, v, f) => parseRtc(s, v, f)),
+  "-icount": valued((s, v, f) => parseIcount(s, v, f)),
+  "-debugcon": valued((s, v, f) => parseDebugcon(s, v, f)),
+  "-snapshot": flag((s) => void (s.snapshot = true)),
   "-net": valued((s, v, f) => onlyValue(s, v, f, "none", "cr3 has no network devices")),
   "-nic": valued((s, v, f) => onlyValue(s, v, f, "none", "cr3 has no network devices")),
 
   "-s": refuse("cr3 has no GDB stub"),
   "-S": refuse("cr3 has no GDB stub or monitor to start a paused CPU"),
   "-gdb": refuse("cr3 has no GDB stub", true),
-  "-hda": refuse(DISKS, true),
-  "-hdb": refuse(DISKS, true),
-  "-hdc": refuse(DISKS, true),
-  "-hdd": refuse(DISKS, true),
+  "-hda": valued((s, v) => void s.driveOptions.push({ flag: "-hda", value: v })),
+  "-hdb": valued((s, v) => void s.driveOptions.push({ flag: "-hdb", value: v })),
+  "-hdc": valued((s, v) => void s.driveOptions.push({ flag: "-hdc", value: v })),
+  "-hdd": valued((s, v) => void s.driveOptions.push({ flag: "-hdd", value: v })),
+  "-drive": valued((s, v) => void s.driveOptions.push({ flag: "-drive", value: v })),
   "-fda": refuse(DISKS, true),
   "-fdb": refuse(DISKS, true),
   "-cdrom": refuse(DISKS, true),
-  "-drive": refuse(DISKS, true),
 
   // cr3's own.
   "-max-insns": valued((s, v, f) => parseMaxInsns(s, v, f)),
@@ -144,6 +171,9 @@ const OPTIONS: Record<string, OptionSpec> = {
   "-stats": flag((s) => void (s.stats = true)),
   "-stats-json": valued((s, v, f) => (v === "" ? `${f} needs a file name` : void (s.statsJson = v))),
   "-vga-dump": valued((s, v, f) => (v === "" ? `${f} needs a file name` : void (s.vgaDump = v))),
+  "-screenshot": valued((s, v, f) => (v === "" ? `${f} needs a file name` : void (s.screenshot = v))),
+  "-clock": valued((s, v, f) => parseClock(s, v, f)),
+  "-stdin": valued((s, v, f) => parseStdin(s, v, f)),
 };
 // `--vga` is cr3's live text screen; `-vga std` is QEMU's card. QEMU also
 // spells its option `--vga std`, so `--vga` before a QEMU card type is QEMU's.
@@ -179,6 +209,14 @@ export function parseArgs(argv: readonly string[]): ParsedArgs | ArgsError {
     statsJson: undefined,
     vga: false,
     vgaDump: undefined,
+    screenshot: undefined,
+    clock: "virtual",
+    icountShift: 0,
+    rtcBase: undefined,
+    debugcon: { kind: "none" },
+    driveOptions: [],
+    snapshot: false,
+    stdinTarget: undefined,
     warnings: [],
     serialCount: 0,
   };
@@ -442,5 +480,79 @@ function parseTimeout(s: State, value: string, f: string): string | undefined {
     return `${f} needs a positive number of seconds, got '${value}'`;
   }
   s.timeoutSeconds = n;
+  return undefined;
+}
+
+function parseClock(s: State, value: string, f: string): string | undefined {
+  if (value !== "virtual" && value !== "host") return `${f} ${value}: cr3 accepts ${f} virtual or ${f} host`;
+  s.clock = value;
+  return undefined;
+}
+
+function parseStdin(s: State, value: string, f: string): string | undefined {
+  if (value !== "serial" && value !== "keyboard") return `${f} ${value}: cr3 accepts ${f} serial or ${f} keyboard`;
+  s.stdinTarget = value;
+  return undefined;
+}
+
+// `-icount [shift=]N|auto[,sleep=on|off][,align=..]`: virtual time at 2^N ns per instruction.
+function parseIcount(s: State, value: string, f: string): string | undefined {
+  for (const part of value.split(",")) {
+    const eq = part.indexOf("=");
+    const key = eq < 0 ? "shift" : part.slice(0, eq);
+    const v = eq < 0 ? part : part.slice(eq + 1);
+    if (key === "shift") {
+      if (v === "auto") {
+        s.warnings.push(`${f} shift=auto: cr3 uses a fixed shift of 0 (1 ns per instruction)`);
+        s.icountShift = 0;
+        continue;
+      }
+      const n = /^\d+$/.test(v) ? Number(v) : NaN;
+      if (!(n >= 0 && n <= 10)) return `${f} shift=${v}: the shift must be 0..10 (2^shift ns per instruction)`;
+      s.icountShift = n;
+    } else if (key === "sleep" || key === "align" || key === "rr" || key === "rrfile") {
+      s.warnings.push(`${f} ${part} ignored: cr3's virtual clock jumps over idle time`);
+    } else {
+      return `${f} ${value}: unknown property '${key}' (cr3 accepts ${f} shift=N)`;
+    }
+  }
+  s.clock = "virtual";
+  return undefined;
+}
+
+// `-rtc base=utc|localtime|YYYY-MM-DD[THH:MM:SS][,clock=host|rt|vm][,driftfix=..]`.
+function parseRtc(s: State, value: string, f: string): string | undefined {
+  for (const part of value.split(",")) {
+    const eq = part.indexOf("=");
+    const key = eq < 0 ? part : part.slice(0, eq);
+    const v = eq < 0 ? "" : part.slice(eq + 1);
+    if (key === "base") {
+      if (v === "utc") s.rtcBase = Date.now();
+      else if (v === "localtime") s.rtcBase = Date.now() - new Date().getTimezoneOffset() * 60000;
+      else {
+        const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}):(\d{2}))?$/.exec(v);
+        if (!m) return `${f} base=${v}: expected utc, localtime or a date like 2006-06-17T16:01:21`;
+        const ms = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +(m[4] ?? 0), +(m[5] ?? 0), +(m[6] ?? 0));
+        if (!Number.isFinite(ms)) return `${f} base=${v} is not a valid date`;
+        s.rtcBase = ms;
+      }
+    } else if (key === "clock") {
+      if (v === "host") s.clock = "host";
+      else if (v !== "vm" && v !== "rt") return `${f} clock=${v}: expected host, rt or vm`;
+    } else if (key === "driftfix") {
+      s.warnings.push(`${f} ${part} ignored: cr3's RTC does not drift`);
+    } else {
+      return `${f} ${value}: unknown property '${key}' (cr3 accepts base= and clock=)`;
+    }
+  }
+  return undefined;
+}
+
+// `-debugcon stdio|none|null|file:PATH`: QEMU's port 0xE9 console.
+function parseDebugcon(s: State, value: string, f: string): string | undefined {
+  if (value === "stdio") s.debugcon = { kind: "stdio" };
+  else if (value === "none" || value === "null") s.debugcon = { kind: "none" };
+  else if (value.startsWith("file:") && value.length > 5) s.debugcon = { kind: "file", path: value.slice(5) };
+  else return `${f} ${value} is not supported: cr3 accepts ${f} stdio, none or file:PATH`;
   return undefined;
 }

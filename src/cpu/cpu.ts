@@ -103,6 +103,14 @@ export interface InterruptController {
   waitForInterrupt(): boolean;
 }
 
+/** What the CPU asks of its local APIC: CR8 is TPR[7:4] (SDM 10.8.6.1) and IA32_APIC_BASE. */
+export interface LocalApicLink {
+  setTaskPriorityFromCr8(cr8: number): void;
+  taskPriorityForCr8(): number;
+  /** WRMSR IA32_APIC_BASE; returns false when the value must raise #GP. */
+  writeBaseMsr(lo: number, hi: number): boolean;
+}
+
 export class Cpu {
   readonly mmu: Mmu;
   readonly ports: PortBus;
@@ -209,6 +217,10 @@ export class Cpu {
   interruptRequested = false;
   interruptController: InterruptController | null = null;
   tscOffset = 0;
+  /** The TSC's time base; the PC machine points it at its clock (1 tick = 1 ns). */
+  tscNow: () => number = () => this.icount;
+  /** The local APIC, when the machine has one. */
+  localApic: LocalApicLink | null = null;
 
   // Exception dispatch.
   pendingVector = 0;
@@ -1181,9 +1193,9 @@ export class Cpu {
 
   // --- Time ---------------------------------------------------------------------------
 
-  /** The TSC: guest instructions retired (deterministic), plus the offset WRMSR to IA32_TSC set. */
+  /** The TSC: the machine's time base (by default instructions retired), plus the offset WRMSR to IA32_TSC set. */
   readTsc(): number {
-    return this.icount + this.tscOffset;
+    return this.tscNow() + this.tscOffset;
   }
 }
 

@@ -141,6 +141,7 @@ export function movToControl(cpu: Cpu, i: DecodedInstruction): void {
       if (!cpu.long64) cpu.raise(UD);
       if ((lo & ~15) !== 0 || hi !== 0) cpu.raise(GP, 0);
       cpu.cr8 = lo & 15;
+      if (cpu.localApic !== null) cpu.localApic.setTaskPriorityFromCr8(lo & 15);
   }
 }
 
@@ -168,7 +169,7 @@ export function movFromControl(cpu: Cpu, i: DecodedInstruction): void {
       break;
     default:
       if (!cpu.long64) cpu.raise(UD);
-      lo = cpu.cr8;
+      lo = cpu.localApic !== null ? cpu.localApic.taskPriorityForCr8() : cpu.cr8;
   }
   cpu.setReg(cpu.long64 ? 8 : 4, i.rm, 1, lo, cpu.long64 ? hi : 0);
 }
@@ -263,7 +264,7 @@ export function wrmsr(cpu: Cpu): void {
       return;
     }
     case MSR_TSC:
-      cpu.tscOffset = (hi >>> 0) * 4294967296 + (lo >>> 0) - cpu.icount;
+      cpu.tscOffset = (hi >>> 0) * 4294967296 + (lo >>> 0) - cpu.tscNow();
       return;
     case MSR_FS_BASE:
     case MSR_GS_BASE:
@@ -282,6 +283,7 @@ export function wrmsr(cpu: Cpu): void {
     case MSR_APIC_BASE:
       // Bits above MAXPHYADDR and the reserved low bits must be zero.
       if ((lo & 0x6ff) !== 0 || hi >>> (cpu.features.physicalBits - 32) !== 0) cpu.raise(GP, 0);
+      if (cpu.localApic !== null && !cpu.localApic.writeBaseMsr(lo, hi)) cpu.raise(GP, 0);
       cpu.msr.write(index, lo, hi);
       return;
     default:
