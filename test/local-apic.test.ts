@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { LocalApic, LAPIC_BASE } from "../src/devices/local-apic.ts";
 import { MachineClock } from "../src/machine/clock.ts";
+import type { LocalApicLink } from "../src/cpu/cpu.ts";
 
 // Register offsets (SDM Vol. 3A Table 10-1).
 const ID = 0x20;
@@ -371,6 +372,14 @@ describe("local APIC software and hardware disable", () => {
     expect(apic.baseMsrLow() >>> 0).toBe(0xfee00900);
     expect(apic.acceptsPicInterrupts()).toBe(false); // LINT0 masked after reset
     expect(apic.baseRelocated).toBe(false);
+  });
+
+  it("is the CPU's LocalApicLink: WRMSR 0x1B and CR8 reach it", () => {
+    const { apic } = setup();
+    const link: LocalApicLink = apic;
+    expect(link.writeBaseMsr(0xfee00000 | 0, 0)).toBe(true);
+    expect(apic.acceptsPicInterrupts()).toBe(true); // hardware disabled
+    expect(apic.baseMsrLow() >>> 0).toBe(0xfee00100);
   });
 
   it("a moved base is recorded", () => {

@@ -256,6 +256,15 @@ export class LocalApic implements MmioDevice {
     }
   }
 
+  /**
+   * WRMSR 0x1B from the CPU (its LocalApicLink), after the CPU has refused
+   * reserved bits (0-7, 9, 10 and above MAXPHYADDR) with #GP. Never refuses.
+   */
+  writeBaseMsr(lo: number, hi: number): boolean {
+    this.setBaseMsr(lo, hi);
+    return true;
+  }
+
   /** RDMSR 0x1B, low half. */
   baseMsrLow(): number {
     return this.baseLow | 0;
