@@ -348,9 +348,11 @@ function decodeBcd(raw: number): number {
 }
 
 function encodeBcd(value: number): number {
-  return (
-    (value % 10) | (Math.floor(value / 10) % 10 << 4) | (Math.floor(value / 100) % 10 << 8) | (Math.floor(value / 1000) % 10 << 12)
-  );
+  const ones = value % 10;
+  const tens = Math.floor(value / 10) % 10;
+  const hundreds = Math.floor(value / 100) % 10;
+  const thousands = Math.floor(value / 1000) % 10;
+  return ones | (tens << 4) | (hundreds << 8) | (thousands << 12);
 }
 
 export class Pit8254 implements PortDevice {
