@@ -109,6 +109,9 @@ export interface LocalApicLink {
   taskPriorityForCr8(): number;
   /** WRMSR IA32_APIC_BASE; returns false when the value must raise #GP. */
   writeBaseMsr(lo: number, hi: number): boolean;
+  /** RDMSR IA32_APIC_BASE. */
+  baseMsrLow(): number;
+  baseMsrHigh(): number;
 }
 
 export class Cpu {

@@ -235,6 +235,15 @@ export function rdmsr(cpu: Cpu): void {
       hi = cpu.segBaseHi[seg];
       break;
     }
+    case MSR_APIC_BASE:
+      if (cpu.localApic !== null) {
+        lo = cpu.localApic.baseMsrLow();
+        hi = cpu.localApic.baseMsrHigh();
+        break;
+      }
+      lo = cpu.msr.readLo(index);
+      hi = cpu.msr.readHi(index);
+      break;
     default:
       if (!cpu.msr.has(index)) cpu.raise(GP, 0);
       lo = cpu.msr.readLo(index);
