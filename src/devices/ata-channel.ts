@@ -95,7 +95,6 @@ class TaskFile {
 }
 
 export class AtaChannel implements PortDevice {
-  readonly name = "ata";
   readonly master: AtaDisk | null;
   readonly slave: AtaDisk | null;
 
@@ -133,6 +132,10 @@ export class AtaChannel implements PortDevice {
     this.controlPort = controlPort;
     ports.register(commandBase, 8, this);
     ports.register(controlPort, 1, this);
+  }
+
+  get name(): string {
+    return this.commandBase === ATA_SECONDARY_COMMAND ? "ata-secondary" : "ata-primary";
   }
 
   /** The last interrupt-line level driven. */
