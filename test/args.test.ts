@@ -283,6 +283,11 @@ describe("parseArgs: the platform's options", () => {
     const a = ok("k.elf", "-hdb", "fs.img", "-drive", "file=x.img,format=raw,index=0", "-snapshot");
     expect(a.driveOptions).toEqual([{ flag: "-hdb", value: "fs.img" }, { flag: "-drive", value: "file=x.img,format=raw,index=0" }]);
     expect(a.snapshot).toBe(true);
+    expect(a.drives.map((d) => [d.index, d.file, d.snapshot])).toEqual([[0, "x.img", true], [1, "fs.img", true]]);
+  });
+  it("a bad -drive is refused in one line", () => {
+    expect(err("k.elf", "-drive", "file=d.img,format=qcow2")).toMatch(/^-drive file=d.img,format=qcow2: format=qcow2 is not supported/);
+    expect(err("k.elf", "-hda", "a.img", "-drive", "file=b.img,index=0")).toContain("index");
   });
 });
 

@@ -7,6 +7,7 @@
 // the options. Messages and warnings carry no "cr3:" prefix; the caller adds it.
 
 import { MAX_RAM_BYTES, MIB } from "../machine/ram.ts";
+import { DriveList, DriveSpecError, type DriveSpec } from "./drive-spec.ts";
 
 export const DEFAULT_MEMORY_BYTES = 128 * MIB;
 export const MIN_MEMORY_BYTES = 2 * MIB;
@@ -77,8 +78,10 @@ export interface ParsedArgs {
   readonly rtcBase: number | undefined;
   /** -debugcon: where port 0xE9's bytes go. */
   readonly debugcon: DebugconTarget;
-  /** -drive/-hda..-hdd as given, in order; src/cli/drive-spec.ts interprets them. */
+  /** -drive/-hda..-hdd as given, in order. */
   readonly driveOptions: readonly DriveOption[];
+  /** The IDE drives they make, by index (src/cli/drive-spec.ts). */
+  readonly drives: readonly DriveSpec[];
   /** -snapshot: no drive writes reach their files. */
   readonly snapshot: boolean;
   /** --stdin: what host keystrokes feed (COM1 by default with -serial stdio, else the PS/2 keyboard). */
@@ -117,7 +120,7 @@ const ignore = (why: string, value = false): OptionSpec => ({
 });
 
 const INTERPRETER = "cr3 is an interpreter and uses no hardware acceleration";
-const DISKS = "cr3 has IDE hard disks only (-drive, -hda..-hdd)";
+const DISKS = "cr3 has IDE hard disks only (-drive, -hda..-hdd), no CD-ROM or floppy";
 
 // Keys are spelled with one dash; `--x` is looked up as `-x`.
 const OPTIONS: Record<string, OptionSpec> = {
@@ -215,6 +218,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs | ArgsError {
     rtcBase: undefined,
     debugcon: { kind: "none" },
     driveOptions: [],
+    drives: [],
     snapshot: false,
     stdinTarget: undefined,
     warnings: [],
@@ -259,6 +263,18 @@ export function parseArgs(argv: readonly string[]): ParsedArgs | ArgsError {
   if (state.kernel === undefined && !state.help && !state.version) {
     return fail("no kernel given: use cr3 kernel.elf [options] or -kernel kernel.elf");
   }
+  const drives = new DriveList();
+  try {
+    for (const d of state.driveOptions) {
+      if (d.flag === "-drive") drives.addDrive(d.value);
+      else drives.addHd(d.flag, d.value);
+    }
+    if (state.snapshot) drives.setSnapshot();
+  } catch (error) {
+    if (error instanceof DriveSpecError) return fail(error.message);
+    throw error;
+  }
+  state.drives = drives.specs();
   const { serialCount: _, ...parsed } = state;
   return parsed;
 }
