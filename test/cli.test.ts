@@ -119,7 +119,7 @@ describe("cr3 command line", () => {
   it.each([
     [["nope.elf"], "cr3: cannot read kernel 'nope.elf': no such file"],
     [["test-roms"], "cr3: cannot read kernel 'test-roms': is a directory"],
-    [["package.json"], "cr3: package.json: no multiboot header (magic 0x1BADB002, 4-byte aligned) in the first 8192 bytes of the kernel"],
+    [["package.json"], "cr3: package.json: no multiboot or multiboot2 header: neither magic 0x1BADB002 (4-byte aligned, first 8 KiB) nor 0xE85250D6 (8-byte aligned, first 32 KiB) is in the kernel"],
     [[truncated], `cr3: ${truncated}: truncated ELF: segment 0 (file bytes 0x${first.offset.toString(16)}-0x${firstEnd}) lies beyond the end of the file (0x1388 bytes)`],
     [["test-roms/images/boot.elf", "-m", "1M"], "cr3: -m 1M is too little memory: cr3 needs at least 2 MiB"],
     [["-smp", "4", "k.elf"], "cr3: -smp 4 is not supported: cr3 emulates one CPU"],

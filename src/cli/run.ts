@@ -4,7 +4,10 @@
 // (QEMU -no-reboot) or a HLT nothing can wake. Every way the guest can fail
 // is reported in one line as the guest's; cr3 itself never throws here.
 
-import { readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
+import { AtaDisk } from "../devices/ata-disk.ts";
+import { DiskError, DiskImage } from "../devices/disk-image.ts";
+import { encodePng } from "./png.ts";
 import { LoadError } from "../boot/load-error.ts";
 import { CpuModelError } from "../cpu/cpuid.ts";
 import { PcMachine, type RunEnd } from "../machine/pc.ts";
@@ -26,20 +29,68 @@ export async function runKernel(args: ParsedArgs, fail: (message: string) => num
     modules.push({ cmdline: module.cmdline, data });
   }
 
-  const serial = new SerialOutput(args.serial === "stdio");
+  const images: DiskImage[] = [];
+  const drives: (AtaDisk | null)[] = [null, null, null, null];
+  try {
+    for (const spec of args.drives) {
+      const image = DiskImage.open(spec.file, { snapshot: spec.snapshot, readOnly: spec.readonly });
+      images.push(image);
+      drives[spec.index] = new AtaDisk(image, spec.index);
+    }
+  } catch (error) {
+    closeImages(images, fail);
+    if (error instanceof DiskError) return fail(error.message);
+    throw error;
+  }
+
+  // COM1 and -debugcon stdio share stdout, in the order the guest wrote.
+  const stdout = new StdoutBuffer();
+  const serialOut = args.serial === "stdio" ? (byte: number) => stdout.push(byte) : undefined;
+  const debugcon = debugconSink(args, stdout);
   let machine: PcMachine;
   try {
     machine = new PcMachine({
       memory: { ramBytes: args.memoryBytes },
       cpu: args.cpu,
       debugExit: args.debugExit === undefined ? null : { base: args.debugExit.iobase, size: args.debugExit.iosize },
-      serialOut: (byte) => serial.push(byte),
+      serialOut,
+      debugconOut: debugcon.push,
+      clock: args.clock,
+      icountShift: args.icountShift,
+      rtcBase: args.rtcBase,
+      drives,
     });
   } catch (error) {
+    closeImages(images, fail);
     if (error instanceof CpuModelError) return fail(error.message);
     if (error instanceof RangeError) return fail(`cannot allocate ${args.memoryBytes / (1024 * 1024)} MiB of guest RAM on this host`);
     throw error;
   }
+  const status = await runMachine(machine, args, kernel, image, modules, stdout, debugcon, fail);
+  closeImages(images, fail);
+  return status;
+}
+
+function closeImages(images: readonly DiskImage[], fail: (message: string) => number): void {
+  for (const image of images) {
+    try {
+      image.close();
+    } catch (error) {
+      fail(error instanceof Error ? error.message.split("\n")[0]! : String(error));
+    }
+  }
+}
+
+async function runMachine(
+  machine: PcMachine,
+  args: ParsedArgs,
+  kernel: string,
+  image: Uint8Array,
+  modules: { cmdline: string; data: Uint8Array }[],
+  serial: StdoutBuffer,
+  debugcon: DebugconSink,
+  fail: (message: string) => number,
+): Promise<number> {
   try {
     machine.loadMultiboot(image, { kernelPath: kernel, append: args.append, modules });
   } catch (error) {
@@ -57,7 +108,9 @@ export async function runKernel(args: ParsedArgs, fail: (message: string) => num
     cpu.onUnimplemented = (opcode) => log(`cr3: unimplemented instruction ${opcode} at 0x${(cpu.startLo >>> 0).toString(16)}: #UD raised in the guest\n`);
   }
 
-  const stdin = new SerialInput(machine, args.serial === "stdio");
+  const stdinTarget = args.stdinTarget ?? (args.serial === "stdio" ? "serial" : "keyboard");
+  const stdin = new HostInput(machine, stdinTarget);
+  machine.inputOpen = stdin.open;
   const liveVga = args.vga ? new LiveVga(machine) : null;
   const started = performance.now();
   const maxInsns = args.maxInsns ?? Infinity;
@@ -73,6 +126,24 @@ export async function runKernel(args: ParsedArgs, fail: (message: string) => num
       }
       end = machine.run(Math.min(slice, left));
       serial.flush();
+      debugcon.flush();
+      machine.inputOpen = stdin.open;
+      if (end.kind === "idle") {
+        // Halted with IF=1 until host time passes (--clock host) or host input arrives.
+        const next = machine.clock.nextDeadline();
+        const waitMs = next === Infinity ? 100 : Math.min(100, Math.max(0, (next - machine.clock.now()) / 1e6));
+        await stdin.waitForInput(waitMs);
+        if (stdin.quitRequested) break;
+        if (performance.now() - started > timeoutMs) {
+          end = { kind: "timeout" };
+          break;
+        }
+        if (machine.clock.mode !== "host" && !stdin.open && !stdin.hasPending) {
+          end = { kind: "halted", interruptsEnabled: true };
+          break;
+        }
+        continue;
+      }
       if (end.kind !== "running") break;
       if (performance.now() - started > timeoutMs) {
         end = { kind: "timeout" };
@@ -88,6 +159,7 @@ export async function runKernel(args: ParsedArgs, fail: (message: string) => num
   }
   const seconds = (performance.now() - started) / 1000;
   serial.flush();
+  debugcon.flush();
   liveVga?.refresh();
 
   let status: number;
@@ -99,6 +171,13 @@ export async function runKernel(args: ParsedArgs, fail: (message: string) => num
       if (args.log.includes("cpu_reset")) log("CPU Reset (triple fault)\n");
       log(tripleFaultReport(cpu.faultChain) + "\n");
       status = 0; // QEMU with -no-reboot exits with 0
+      break;
+    case "poweroff":
+      status = 0; // QEMU exits with 0 when the guest powers off through ACPI
+      break;
+    case "reset":
+      log(`cr3: the guest reset the machine (${machine.resetCause}); cr3 stops, as QEMU does with -no-reboot\n`);
+      status = 0;
       break;
     case "halted":
       log(
@@ -127,6 +206,7 @@ export async function runKernel(args: ParsedArgs, fail: (message: string) => num
     const screen = machine.memory.vga.toText().trimEnd();
     if (screen.trim() !== "") log(`--- VGA text screen at exit ---\n${screen}\n`);
   }
+  if (args.screenshot !== undefined) writeScreenshot(machine, args.screenshot, fail);
   if (args.vgaDump !== undefined) {
     try {
       writeFileSync(args.vgaDump, machine.memory.vga.toText());
@@ -156,18 +236,47 @@ function readInput(path: string, what: string, fail: (message: string) => number
   }
 }
 
-/** COM1's output, batched: one write per slice instead of one per byte. */
-class SerialOutput {
-  private readonly enabled: boolean;
+function writeScreenshot(machine: PcMachine, path: string, fail: (message: string) => number): void {
+  const fb = machine.framebuffer;
+  if (fb === null) {
+    fail(`--screenshot: the guest never switched to the linear framebuffer (it asks for one through its multiboot2 header); the text screen is in --vga-dump`);
+    return;
+  }
+  try {
+    writeFileSync(path, encodePng(fb.width, fb.height, fb.toRgba()));
+  } catch {
+    fail(`cannot write --screenshot file '${path}'`);
+  }
+}
+
+interface DebugconSink {
+  readonly push: ((byte: number) => void) | undefined;
+  flush(): void;
+}
+
+/** -debugcon: stdio shares stdout with COM1; file:PATH is appended to between slices. */
+function debugconSink(args: ParsedArgs, stdout: StdoutBuffer): DebugconSink {
+  const target = args.debugcon;
+  if (target.kind === "stdio") return { push: (byte) => stdout.push(byte), flush: () => undefined };
+  if (target.kind === "none") return { push: undefined, flush: () => undefined };
+  writeFileSync(target.path, "");
+  const pending: number[] = [];
+  return {
+    push: (byte) => void pending.push(byte),
+    flush: () => {
+      if (pending.length === 0) return;
+      appendFileSync(target.path, Uint8Array.from(pending));
+      pending.length = 0;
+    },
+  };
+}
+
+/** Guest output to stdout, batched: one write per slice instead of one per byte. */
+class StdoutBuffer {
   private buffer = Buffer.alloc(1 << 16);
   private length = 0;
 
-  constructor(enabled: boolean) {
-    this.enabled = enabled;
-  }
-
   push(byte: number): void {
-    if (!this.enabled) return;
     if (this.length === this.buffer.length) this.flush();
     this.buffer[this.length++] = byte;
   }
@@ -184,20 +293,27 @@ class SerialOutput {
   }
 }
 
-/** stdin to COM1. On a terminal it is raw, as under QEMU -nographic; Ctrl-A x quits. */
-class SerialInput {
+/**
+ * stdin to COM1 (or to the PS/2 keyboard with --stdin keyboard). On a
+ * terminal it is raw, as under QEMU -nographic; Ctrl-A x quits.
+ */
+class HostInput {
   quitRequested = false;
+  /** Whether more input may still come. */
+  open: boolean;
   private readonly listener: ((data: Buffer) => void) | null;
   private readonly raw: boolean;
   private escape = false;
+  private wake: (() => void) | null = null;
+  private readonly machine: PcMachine;
+  private readonly target: "serial" | "keyboard";
 
-  constructor(machine: PcMachine, enabled: boolean) {
+  constructor(machine: PcMachine, target: "serial" | "keyboard") {
+    this.machine = machine;
+    this.target = target;
     this.raw = false;
-    if (!enabled) {
-      this.listener = null;
-      return;
-    }
     const stdin = process.stdin;
+    this.open = true;
     if (stdin.isTTY) {
       stdin.setRawMode(true);
       this.raw = true;
@@ -209,7 +325,7 @@ class SerialInput {
           this.escape = false;
           if (b === 0x78) {
             this.quitRequested = true; // Ctrl-A x
-            return;
+            break;
           }
           if (b !== 0x01) continue;
         } else if (this.raw && b === 0x01) {
@@ -218,10 +334,43 @@ class SerialInput {
         }
         bytes.push(b);
       }
-      machine.uart.receive(bytes);
+      if (this.target === "serial") machine.uart.receive(bytes);
+      else machine.ps2.typeBytes(Uint8Array.from(bytes));
+      this.wakeUp();
     };
     stdin.on("data", this.listener);
-    stdin.on("error", () => undefined);
+    stdin.on("end", () => {
+      this.open = false;
+      this.wakeUp();
+    });
+    stdin.on("error", () => {
+      this.open = false;
+      this.wakeUp();
+    });
+  }
+
+  /** Host bytes not yet taken by the guest. */
+  get hasPending(): boolean {
+    return this.target === "serial" ? this.machine.uart.pendingInput > 0 : false;
+  }
+
+  /** Resolves when input arrives, stdin ends, or `ms` pass. */
+  waitForInput(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+    });
+  }
+
+  private wakeUp(): void {
+    if (this.wake !== null) this.wake();
   }
 
   close(): void {

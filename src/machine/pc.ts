@@ -1,17 +1,49 @@
-// The minimal PC: RAM and the physical map (memory.ts), the port bus with
-// COM1 (16550), the VGA's sequencer and graphics registers, isa-debug-exit, and the CPU — enough to boot a multiboot
-// kernel as `qemu-system-x86_64 -kernel` does and run it to the end.
+// The PC: RAM and the physical map (memory.ts), the CPU, and the platform a
+// kernel written for QEMU's `pc` machine expects, in the state SeaBIOS leaves
+// it: the 8259 pair, the 8254 PIT and port 0x61, the local APIC and I/O APIC,
+// the CMOS/RTC, the 8042 with a keyboard, COM1, IDE disks, PCI configuration
+// space, QEMU's fw_cfg and debug console, ACPI and MP tables, the BIOS data
+// area, the VGA text screen and a linear framebuffer. docs/platform.md lists
+// every port and address.
+//
+// Time: a MachineClock (virtual by default). run() executes the CPU in chunks
+// that end at the next timer deadline and fires due events between chunks.
 
 import { Cpu, STOP_BUDGET, STOP_HALTED, STOP_REQUESTED, STOP_TRIPLE_FAULT } from "../cpu/cpu.ts";
 import type { CpuFeatures } from "../cpu/cpuid.ts";
 import { parseCpuModel } from "../cpu/cpuid.ts";
 import { loadMultiboot, type MultibootBoot, type MultibootOptions } from "../boot/multiboot.ts";
+import { findMultiboot2Header, framebufferModeFor, loadMultiboot2, multibootVersionOf, type Multiboot2Boot } from "../boot/multiboot2.ts";
+import { buildAcpiTables, type AcpiTables } from "../boot/acpi-tables.ts";
+import { buildMpTable } from "../boot/mp-table.ts";
+import { writeBiosDataArea } from "../boot/bios-data-area.ts";
 import { DebugExit } from "../devices/debug-exit.ts";
 import { COM1_BASE, UART_PORTS, Uart16550 } from "../devices/uart16550.ts";
 import { VgaRegisters } from "../devices/vga-registers.ts";
+import { Pic8259Pair } from "../devices/pic8259.ts";
+import { Pit8254 } from "../devices/pit8254.ts";
+import { SystemControlPort } from "../devices/system-control-port.ts";
+import { LAPIC_BASE, LAPIC_SIZE, LocalApic } from "../devices/local-apic.ts";
+import { IOAPIC_BASE, IOAPIC_SIZE, IoApic } from "../devices/io-apic.ts";
+import { CmosRtc } from "../devices/cmos-rtc.ts";
+import { Ps2Controller } from "../devices/ps2-controller.ts";
+import { PciHost } from "../devices/pci-host.ts";
+import { FwCfg } from "../devices/fw-cfg.ts";
+import { DebugConsole } from "../devices/debug-console.ts";
+import { ATA_PRIMARY_COMMAND, ATA_PRIMARY_CONTROL, ATA_SECONDARY_COMMAND, ATA_SECONDARY_CONTROL, AtaChannel } from "../devices/ata-channel.ts";
+import type { AtaDisk } from "../devices/ata-disk.ts";
+import { LFB_BASE, LinearFramebuffer } from "../devices/framebuffer.ts";
+import { AcpiPmPorts, SCI_IRQ } from "../devices/acpi-pm.ts";
 import { createMachineMemory, type MachineMemory } from "./memory.ts";
 import { PortBus } from "./ports.ts";
 import type { MachineConfig } from "./config.ts";
+import { MachineClock, type ClockMode } from "./clock.ts";
+import { InterruptRouter } from "./interrupt-router.ts";
+
+/** The RTC's start when the clock is virtual and no -rtc base= is given: a fixed date, so runs repeat. */
+export const DEFAULT_VIRTUAL_RTC_BASE = Date.UTC(2000, 0, 1, 0, 0, 0);
+/** Host time: how many instructions run between looks at the host clock. */
+const HOST_CHUNK = 1 << 16;
 
 export interface PcOptions {
   readonly memory?: Partial<MachineConfig>;
@@ -21,12 +53,24 @@ export interface PcOptions {
   readonly debugExit?: { readonly base: number; readonly size: number } | null;
   /** Called with each byte COM1 transmits. */
   readonly serialOut?: (byte: number) => void;
+  /** Called with each byte written to port 0xE9 (-debugcon); none: the port still exists. */
+  readonly debugconOut?: (byte: number) => void;
+  readonly clock?: ClockMode;
+  /** Virtual time: 2^shift ns per instruction. */
+  readonly icountShift?: number;
+  /** The RTC's time at power-on, ms since the epoch (UTC). */
+  readonly rtcBase?: number;
+  /** IDE drives by index: 0 primary master, 1 primary slave, 2 secondary master, 3 secondary slave. */
+  readonly drives?: readonly (AtaDisk | null)[];
 }
 
 /** Why a run ended. */
 export type RunEnd =
   | { kind: "exit"; status: number } // isa-debug-exit
   | { kind: "halted"; interruptsEnabled: boolean } // HLT with nothing to wake it
+  | { kind: "idle" } // HLT with IF=1: only host time or host input can wake it; run again later
+  | { kind: "poweroff" } // ACPI S5
+  | { kind: "reset" } // the 8042's reset line or port 0xCF9 (QEMU -no-reboot exits)
   | { kind: "triple-fault" }
   | { kind: "instruction-limit" }
   | { kind: "timeout" }
@@ -36,33 +80,154 @@ export class PcMachine {
   readonly memory: MachineMemory;
   readonly ports: PortBus;
   readonly cpu: Cpu;
+  readonly clock: MachineClock;
+  readonly router: InterruptRouter;
   readonly uart: Uart16550;
   readonly debugExit: DebugExit | null;
   readonly features: CpuFeatures;
-  boot: MultibootBoot | null = null;
+  readonly pic: Pic8259Pair;
+  readonly pit: Pit8254;
+  readonly lapic: LocalApic;
+  readonly ioapic: IoApic;
+  readonly rtc: CmosRtc;
+  readonly ps2: Ps2Controller;
+  readonly pci: PciHost;
+  readonly fwCfg: FwCfg;
+  readonly debugConsole: DebugConsole;
+  readonly ide: readonly AtaChannel[];
+  /** The linear framebuffer, once a multiboot2 kernel asked for one. */
+  framebuffer: LinearFramebuffer | null = null;
+  readonly acpiPm: AcpiPmPorts;
+  readonly acpi: AcpiTables;
+  boot: MultibootBoot | Multiboot2Boot | null = null;
+  /** What reset the machine, for the report. */
+  resetCause = "";
+  /** Set by a device that ends the run (ACPI power-off, reset). */
+  private ending: RunEnd | null = null;
 
   constructor(options: PcOptions = {}) {
     this.memory = createMachineMemory(options.memory ?? {});
     const config = this.memory.config;
+    const bus = this.memory.bus;
     this.features = parseCpuModel(options.cpu, config.maxPhysAddrBits, config.gigabytePages);
-    this.ports = new PortBus();
+    const ports = (this.ports = new PortBus());
+    const cpu = (this.cpu = new Cpu(this.memory.mmu, ports, this.features));
+    const clock = (this.clock = new MachineClock(options.clock ?? "virtual", options.icountShift ?? 0));
+    clock.attach(cpu);
+    cpu.tscNow = () => clock.now();
+    clock.onEarlierDeadline = (deadline) => {
+      const n = clock.instructionsUntil(deadline);
+      if (n < cpu.remaining) cpu.remaining = n;
+    };
+
+    // Interrupt controllers.
+    this.pic = new Pic8259Pair();
+    this.lapic = new LocalApic(clock);
+    this.ioapic = new IoApic((vector, level, destination, logical) => this.lapic.acceptMessage(vector, level, destination, logical));
+    const router = (this.router = new InterruptRouter(cpu, clock, this.pic, this.lapic, this.ioapic));
+    cpu.interruptController = router;
+    cpu.localApic = this.lapic;
+    this.pic.onChange = () => router.update();
+    this.lapic.onChange = () => router.update();
+    this.lapic.onLevelEoi = (vector) => this.ioapic.eoi(vector);
+    this.ioapic.onExtInt = () => this.pic.acknowledge();
+    this.pic.attach(ports);
+    bus.mapMmio(LAPIC_BASE, LAPIC_SIZE, this.lapic);
+    bus.mapMmio(IOAPIC_BASE, IOAPIC_SIZE, this.ioapic);
+    const isa = (irq: number) => (level: boolean) => router.setIsaIrq(irq, level);
+
+    // Timers.
+    this.pit = new Pit8254(clock, isa(0));
+    this.pit.attach(ports);
+    new SystemControlPort(this.pit, clock).attach(ports);
+    const rtcBase = options.rtcBase ?? (clock.mode === "host" ? Date.now() : DEFAULT_VIRTUAL_RTC_BASE);
+    this.rtc = new CmosRtc(clock, isa(8), { startTime: rtcBase, ramBytes: config.ramBytes });
+    ports.register(0x70, 2, this.rtc);
+
+    // Serial, keyboard, VGA registers, debug ports.
     this.uart = new Uart16550(COM1_BASE);
-    this.ports.register(COM1_BASE, UART_PORTS, this.uart);
-    new VgaRegisters().attach(this.ports);
-    const serialOut = options.serialOut;
-    if (serialOut !== undefined) this.uart.onOutput = serialOut;
+    ports.register(COM1_BASE, UART_PORTS, this.uart);
+    this.uart.onInterrupt = isa(4);
+    if (options.serialOut !== undefined) this.uart.onOutput = options.serialOut;
+    this.ps2 = new Ps2Controller(isa(1), isa(12));
+    ports.register(0x60, 1, this.ps2);
+    ports.register(0x64, 1, this.ps2);
+    this.ps2.onReset = () => this.reset("the 8042 keyboard controller's reset line, command 0xFE");
+    new VgaRegisters().attach(ports);
+    this.debugConsole = new DebugConsole();
+    if (options.debugconOut !== undefined) this.debugConsole.onOutput = options.debugconOut;
+    ports.register(0xe9, 1, this.debugConsole);
     const exit = options.debugExit === undefined ? null : options.debugExit;
     this.debugExit = exit === null ? null : new DebugExit(exit.base, exit.size);
-    this.cpu = new Cpu(this.memory.mmu, this.ports, this.features);
     if (this.debugExit !== null) {
-      this.ports.register(this.debugExit.base, this.debugExit.size, this.debugExit);
-      this.debugExit.onExit = () => this.cpu.requestStop(STOP_REQUESTED);
+      ports.register(this.debugExit.base, this.debugExit.size, this.debugExit);
+      this.debugExit.onExit = () => cpu.requestStop(STOP_REQUESTED);
     }
+
+    // Disks, PCI, firmware interfaces.
+    const drives = options.drives ?? [];
+    this.ide = [
+      new AtaChannel(isa(14), drives[0] ?? null, drives[1] ?? null),
+      new AtaChannel(isa(15), drives[2] ?? null, drives[3] ?? null),
+    ];
+    this.ide[0].attach(ports, ATA_PRIMARY_COMMAND, ATA_PRIMARY_CONTROL);
+    this.ide[1].attach(ports, ATA_SECONDARY_COMMAND, ATA_SECONDARY_CONTROL);
+    this.pci = new PciHost();
+    ports.register(0xcf8, 8, this.pci);
+    this.pci.onReset = () => this.reset("a write to the reset control register at port 0xCF9");
+    this.fwCfg = new FwCfg({ ramBytes: config.ramBytes, cpus: 1 });
+    ports.register(0x510, 2, this.fwCfg);
+    this.acpiPm = new AcpiPmPorts(clock, isa(SCI_IRQ));
+    this.acpiPm.onPowerOff = () => this.end({ kind: "poweroff" });
+    this.acpiPm.attach(ports);
+
+    // What the BIOS leaves in RAM and in the devices.
+    writeBiosDataArea(bus);
+    this.acpi = buildAcpiTables(this.memory);
+    buildMpTable(bus);
+    this.pic.biosInit();
+    this.pit.biosInit();
+    this.lapic.biosInit();
   }
 
-  /** Loads a multiboot kernel and sets the machine state the spec defines (EAX, EBX, flat 32-bit segments, paging off, IF=0). */
-  loadMultiboot(image: Uint8Array, options: MultibootOptions = {}): MultibootBoot {
-    const boot = loadMultiboot(this.memory, image, options);
+  /** Host input (serial or keyboard) may still arrive: a halted guest then waits instead of ending. */
+  set inputOpen(open: boolean) {
+    this.router.inputOpen = open;
+  }
+
+  private reset(cause: string): void {
+    this.resetCause = cause;
+    this.end({ kind: "reset" });
+  }
+
+  private end(how: RunEnd): void {
+    this.ending = how;
+    this.cpu.requestStop(STOP_REQUESTED);
+  }
+
+  /**
+   * Loads a multiboot kernel (version 1, as QEMU's -kernel does; or version 2,
+   * which QEMU cannot boot without GRUB) and sets the machine state its spec
+   * defines: EAX magic, EBX the information, flat 32-bit segments, paging off, IF=0.
+   */
+  loadMultiboot(image: Uint8Array, options: MultibootOptions = {}): MultibootBoot | Multiboot2Boot {
+    let boot: MultibootBoot | Multiboot2Boot;
+    if (multibootVersionOf(image) === 1) {
+      boot = loadMultiboot(this.memory, image, options);
+    } else {
+      const mode = framebufferModeFor(findMultiboot2Header(image)!);
+      let fb: LinearFramebuffer | null = null;
+      if (mode !== null) {
+        fb = this.framebuffer = new LinearFramebuffer(mode.width, mode.height);
+        this.memory.bus.mapMmio(LFB_BASE, fb.size, fb);
+      }
+      boot = loadMultiboot2(this.memory, image, {
+        append: options.append,
+        modules: options.modules,
+        acpi: this.acpi,
+        framebuffer: fb === null ? null : { address: LFB_BASE, width: fb.width, height: fb.height, pitch: fb.pitch },
+      });
+    }
     const cpu = this.cpu;
     cpu.reset();
     cpu.enterFlatProtectedMode(boot.entry);
@@ -72,27 +237,49 @@ export class PcMachine {
     return boot;
   }
 
-  /** Runs up to `budget` instructions; returns how the slice ended. */
+  /** Runs up to `budget` instructions (idle time counts as the instructions it stands for); returns how the slice ended. */
   run(budget: number): RunEnd {
     const cpu = this.cpu;
-    const reason = cpu.run(budget);
-    switch (reason) {
-      case STOP_REQUESTED:
-        if (this.debugExit !== null && this.debugExit.exitRequested) return { kind: "exit", status: this.debugExit.exitStatus };
-        return { kind: "running" };
-      case STOP_HALTED:
-        return { kind: "halted", interruptsEnabled: (cpu.eflags & 0x200) !== 0 };
-      case STOP_TRIPLE_FAULT:
-        return { kind: "triple-fault" };
-      case STOP_BUDGET:
-      default:
-        return { kind: "running" };
+    const clock = this.clock;
+    const router = this.router;
+    let left = budget;
+    while (left > 0) {
+      clock.runDue();
+      let chunk = left;
+      const until = clock.instructionsUntil(clock.nextDeadline());
+      if (until < chunk) chunk = until;
+      if (clock.mode === "host" && chunk > HOST_CHUNK) chunk = HOST_CHUNK;
+      const before = cpu.icount;
+      router.idleInstructions = 0;
+      const reason = cpu.run(chunk);
+      left -= Math.max(1, cpu.icount - before + router.idleInstructions);
+      switch (reason) {
+        case STOP_BUDGET:
+          continue;
+        case STOP_REQUESTED: {
+          if (this.debugExit !== null && this.debugExit.exitRequested) return { kind: "exit", status: this.debugExit.exitStatus };
+          const ending = this.ending;
+          if (ending !== null) return ending;
+          return { kind: "running" };
+        }
+        case STOP_HALTED: {
+          const interruptsEnabled = (cpu.eflags & 0x200) !== 0;
+          if (interruptsEnabled && (router.inputOpen || clock.nextDeadline() !== Infinity)) return { kind: "idle" };
+          return { kind: "halted", interruptsEnabled };
+        }
+        case STOP_TRIPLE_FAULT:
+          return { kind: "triple-fault" };
+        default:
+          return { kind: "running" };
+      }
     }
+    return { kind: "running" };
   }
 
   /**
    * Runs until the guest ends or `maxInstructions` retire or `timeoutMs`
    * passes (checked between slices). Synchronous: for tests and benchmarks.
+   * An idle guest with host time is waited for by spinning.
    */
   runToEnd(maxInstructions = Infinity, timeoutMs = Infinity): RunEnd {
     const start = performance.now();
@@ -101,7 +288,8 @@ export class PcMachine {
       const left = maxInstructions - this.cpu.icount;
       if (left <= 0) return { kind: "instruction-limit" };
       const end = this.run(Math.min(slice, left));
-      if (end.kind !== "running") return end;
+      if (end.kind !== "running" && end.kind !== "idle") return end;
+      if (end.kind === "idle" && this.clock.mode !== "host") return { kind: "halted", interruptsEnabled: true };
       if (performance.now() - start > timeoutMs) return { kind: "timeout" };
     }
   }
