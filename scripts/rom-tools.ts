@@ -2,7 +2,7 @@
 // build script, the golden recorder and the tests all use it.
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -129,6 +129,31 @@ export function extraQemuArgs(name: string, sourceDir = ROM_SOURCE_DIR): string[
   return existsSync(file) ? readFileSync(file, "utf8").trim().split(/\s+/).filter((a) => a.length > 0) : [];
 }
 
+/**
+ * `@DISK<N>M` inside a qemu-args word (e.g. `-drive file=@DISK8M,format=raw,index=0`)
+ * stands for a fresh zero-filled raw disk image of N MiB, so a ROM that
+ * writes to its disk starts from the same state every run. The golden's
+ * header keeps the token; each run makes its images in a scratch folder.
+ */
+const SCRATCH_DISK = /@DISK(\d+)M/g;
+
+/** Replaces each `@DISK<N>M` in args by the path of a new zero-filled N MiB image made in dir. */
+export function expandScratchDisks(args: string[], dir: string): string[] {
+  let made = 0;
+  return args.map((arg) =>
+    arg.replace(SCRATCH_DISK, (_token, mib: string) => {
+      const path = join(dir, `disk${made++}.img`);
+      const fd = openSync(path, "w");
+      try {
+        ftruncateSync(fd, Number(mib) * 1024 * 1024); // reads back as zeros
+      } finally {
+        closeSync(fd);
+      }
+      return path;
+    }),
+  );
+}
+
 /** The full QEMU command line for ROM `name`'s image. */
 export function qemuCommand(name: string, image = join(IMAGE_DIR, `${name}.elf`)): string[] {
   return [...QEMU_ARGS, ...extraQemuArgs(name), "-kernel", image];
@@ -143,11 +168,17 @@ export interface QemuRun {
 }
 
 export function runUnderQemu(name: string, image = join(IMAGE_DIR, `${name}.elf`)): QemuRun {
-  const run = spawnSync(QEMU, qemuCommand(name, image), {
-    encoding: "latin1",
-    timeout: QEMU_TIMEOUT_MS,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const scratch = mkdtempSync(join(tmpdir(), `cr3-qemu-${name}-`));
+  let run;
+  try {
+    run = spawnSync(QEMU, expandScratchDisks(qemuCommand(name, image), scratch), {
+      encoding: "latin1",
+      timeout: QEMU_TIMEOUT_MS,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
   const raw = run.stdout ?? "";
   // SeaBIOS's banner ends without a newline ("Booting from ROM.."), so the
   // ROM's first line may start mid-line.
