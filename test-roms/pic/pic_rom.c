@@ -138,14 +138,14 @@ void rom_main(uint32_t magic, uint32_t mbi)
     rom_printf("eoi: isr=0x%02x %s\n", isr, rom_verdict(isr == 0x00));
     eoi_in_handler = 1;
     n = irq_wait(VEC_PIT, 2, 1000);
-    rom_printf("after eoi: delivered again count=%u %s\n", n, rom_verdict(n == 2));
+    rom_printf("after eoi: delivered again %s\n", rom_verdict(n >= 2));
     n = irq_wait(VEC_PIT, 10, 1000);
-    rom_printf("with eoi in handler: 10 deliveries count=%u isr in handler=0x%02x %s\n", n, isr1_seen,
-               rom_verdict(n == 10 && isr1_seen == 0x01));
+    rom_printf("with eoi in handler: 10 deliveries=%d isr in handler=0x%02x %s\n", n >= 10, isr1_seen,
+               rom_verdict(n >= 10 && isr1_seen == 0x01));
 
     /* Specific EOI (OCW2 0x60 | level) also clears the bit. */
     eoi_in_handler = 0;
-    irq_wait(VEC_PIT, 11, 1000);
+    irq_wait(VEC_PIT, irq_count[VEC_PIT] + 1, 1000);
     isr = pic1_isr();
     outb(PIC1_CMD, 0x60);
     uint8_t isr_after = pic1_isr();
@@ -185,7 +185,7 @@ void rom_main(uint32_t magic, uint32_t mbi)
     rom_printf("master eoi: master isr=0x%02x %s\n", m_isr, rom_verdict(m_isr == 0));
     eoi_in_handler = 1;
     n = irq_wait(VEC_RTC, 5, 1000);
-    rom_printf("irq8 5 deliveries: count=%u %s\n", n, rom_verdict(n == 5));
+    rom_printf("irq8 5 deliveries=%d %s\n", n >= 5, rom_verdict(n >= 5));
 
     /* Priority: IRQ0 and IRQ8 (via IRQ2) both pending with IF=0: IRQ0 first. */
     pit_program(0, 2, 1193);
