@@ -13,7 +13,9 @@ const HELP = `cr3 ${VERSION} — an x86-64 emulator core in TypeScript, built ar
 Usage:
   cr3                         a short demonstration of the MMU (page walks, a page
                               fault, a stale TLB entry, a CR3 switch, MMIO), in words
-  cr3 KERNEL [options]        boot a multiboot kernel (ELF32, ELF64 or a.out kludge)
+  cr3 KERNEL [options]        boot a multiboot or multiboot2 kernel (ELF32, ELF64,
+                              a.out kludge) on a PC: PIC, PIT, APICs, RTC, PS/2, COM1,
+                              IDE, ACPI (docs/platform.md)
   cr3 -kernel KERNEL [options]
   cr3 --help | --version
 
@@ -22,23 +24,32 @@ QEMU options, so that a Makefile can call cr3 instead of qemu-system-x86_64:
   -append "ARGS"              the kernel command line
   -initrd "MOD ARGS,MOD2"     multiboot modules
   -serial stdio|none|null     COM1 (default stdio)
+  -drive file=IMG[,index=N][,snapshot=on]   an IDE disk (raw); also -hda..-hdd IMG
+  -snapshot                   disk writes never reach the image files
+  -rtc base=utc|localtime|DATE[,clock=host]   RTC start (default 2000-01-01 UTC)
+  -icount shift=N             virtual time: 2^N ns per instruction (default 0)
+  -debugcon stdio|none|file:PATH  port 0xE9's output (default none)
   -no-reboot -no-shutdown -nographic -display none
   -device isa-debug-exit,iobase=0xf4,iosize=0x04
   -d int,cpu_reset,unimp      logs
   -cpu max|host|qemu64|base[,+feature,-feature]
   Flags that do not matter to cr3 (-enable-kvm, -accel, -machine, -name,
-  -monitor none, -vga std, -boot, -rtc, -net none) are accepted with a warning;
-  ones it does not support yet (-smp >1, -s/-S/-gdb, disks) are refused.
+  -monitor none, -vga std, -boot, -net none) are accepted with a warning;
+  ones it does not support (-smp >1, -s/-S/-gdb, floppy, CD-ROM) are refused.
 
 cr3's own options:
   --max-insns N               stop after N instructions (exit status 124)
   --timeout SECONDS           stop after SECONDS of run time (exit status 124)
+  --clock virtual|host        time from instructions (default; runs repeat) or host time
+  --stdin serial|keyboard     stdin to COM1 (default with -serial stdio) or PS/2 keys
   --stats                     instructions, MIPS, TLB hits/misses, walks, page faults by cause
   --stats-json FILE           the same as one JSON object
   --vga                       show the VGA text screen live (on stderr)
   --vga-dump FILE             write the VGA text screen to FILE at the end
+  --screenshot FILE           write the linear framebuffer to FILE as a PNG at the end
 
-The exit status is QEMU's: isa-debug-exit's (value << 1) | 1, else 0.
+The exit status is QEMU's: isa-debug-exit's (value << 1) | 1; 0 after power-off,
+reset, triple fault or a HLT nothing can wake; 124 at --max-insns or --timeout.
 Library: import { createMachineMemory } from "cr3" — see docs/getting-started.md.`;
 
 export async function main(argv: readonly string[]): Promise<number> {
