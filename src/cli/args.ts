@@ -68,7 +68,7 @@ export interface ParsedArgs {
   readonly statsJson: string | undefined;
   readonly vga: boolean;
   readonly vgaDump: string | undefined;
-  /** --screenshot FILE: the framebuffer (or the text screen) as a PNG at exit. */
+  /** --screenshot FILE: the linear framebuffer as a PNG at exit (multiboot2 graphics kernels). */
   readonly screenshot: string | undefined;
   /** --clock: virtual (instructions drive time; the default) or host. */
   readonly clock: ClockChoice;

@@ -63,6 +63,7 @@ export async function runKernel(args: ParsedArgs, fail: (message: string) => num
   } catch (error) {
     closeImages(images, fail);
     if (error instanceof CpuModelError) return fail(error.message);
+    if (error instanceof RangeError && error.message.includes("overlap")) return fail(`-device isa-debug-exit: ${error.message}`);
     if (error instanceof RangeError) return fail(`cannot allocate ${args.memoryBytes / (1024 * 1024)} MiB of guest RAM on this host`);
     throw error;
   }

@@ -182,8 +182,11 @@ export class IoApic implements MmioDevice {
         return;
       }
       case 7: // ExtINT
-        if (this.onExtInt !== null) this.deliver(this.onExtInt() & 0xff, false, destination, logical);
-        else this.ignoredDeliveries++;
+        if (this.onExtInt !== null) {
+          const vector = this.onExtInt();
+          if (vector >= 0) this.deliver(vector & 0xff, false, destination, logical);
+          else this.ignoredDeliveries++; // the 8259 had no request
+        } else this.ignoredDeliveries++;
         return;
       default:
         this.ignoredDeliveries++;
