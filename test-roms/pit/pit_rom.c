@@ -1,7 +1,7 @@
 /*
  * ROM "pit": the 8254 as kernels use it. Channel 0 in modes 2 and 3 with
- * IRQ0 counted through the PIC against the RTC's 1024 Hz periodic interrupt
- * (an independent 32.768 kHz time base), the counter latch command, the
+ * IRQ0 counted through the PIC over a window timed by the TSC (itself
+ * calibrated against channel 2's counter), the counter latch command, the
  * read-back command, and channel 2 gated by port 0x61 (the calibration loop:
  * mode 0, gate on, poll OUT2 in bit 5). Rates are printed only as inside or
  * outside a tolerance; no raw count is printed.
@@ -9,12 +9,10 @@
 #include "irq.h"
 
 #define VEC_PIT     0x20
-#define VEC_RTC     0x28
 #define SPINS       50000000u
 #define TOLERANCE   20                  /* percent */
 
 static void on_pit(unsigned v) { (void)v; pic1_eoi(); }
-static void on_rtc(unsigned v) { (void)v; cmos_read(0x0C); pic2_eoi(); pic1_eoi(); }
 
 static uint8_t readback_status(unsigned ch)
 {
@@ -22,27 +20,13 @@ static uint8_t readback_status(unsigned ch)
     return inb((uint16_t)(PIT_CH0 + ch));
 }
 
-static void rtc_periodic_1024(int on)
+/* PIT IRQ0 deliveries during `ms` milliseconds of TSC time. */
+static uint32_t pit_irqs_in(uint64_t tsc_hz, unsigned ms)
 {
-    cmos_write(0x0A, 0x26);             /* 32.768 kHz base, rate 6 = 1024 Hz */
-    uint8_t b = cmos_read(0x0B);
-    cmos_write(0x0B, on ? (b | 0x40) : (b & ~0x40));
-    cmos_read(0x0C);
-}
-
-/* PIT IRQ0 deliveries while the RTC ticks `rtc_ticks` times at 1024 Hz. */
-static uint32_t pit_irqs_per_rtc_window(uint32_t rtc_ticks)
-{
-    outb(PIC1_DATA, 0xFA);              /* IRQ0, IRQ2 (cascade) */
-    outb(PIC2_DATA, 0xFE);              /* IRQ8 */
-    rtc_periodic_1024(1);
-    irq_wait(VEC_RTC, irq_count[VEC_RTC] + 1, 100000);  /* start on an RTC tick */
-    uint32_t pit0 = irq_count[VEC_PIT], rtc0 = irq_count[VEC_RTC];
-    irq_wait(VEC_RTC, rtc0 + rtc_ticks, 10000000);
-    uint32_t n = irq_count[VEC_PIT] - pit0;
-    rtc_periodic_1024(0);
+    outb(PIC1_DATA, 0xFE);
+    irq_wait(VEC_PIT, irq_count[VEC_PIT] + 1, 100000);  /* start just after an edge */
+    uint32_t n = irqs_in_window(VEC_PIT, tsc_hz / 1000 * ms);
     outb(PIC1_DATA, 0xFF);
-    outb(PIC2_DATA, 0xFF);
     return n;
 }
 
@@ -64,27 +48,28 @@ void rom_main(uint32_t magic, uint32_t mbi)
     rom_puts("cr3-rom pit\n");
     irq_init();
     irq_handler[VEC_PIT] = on_pit;
-    irq_handler[VEC_RTC] = on_rtc;
     pic_remap(0x20, 0x28, 0xFF, 0xFF);
 
-    /* Channel 0, mode 2 (rate generator), 1193 = ~1000 Hz. */
-    pit_program(0, 2, 1193);
+    uint64_t tsc_hz = rate_per_sec(tsc_sample, 30);
+
+    /* Channel 0, mode 2 (rate generator), 11932 = ~100 Hz: ~30 edges in 300 ms. */
+    pit_program(0, 2, 11932);
     next_latched(0, pit_latch(0));      /* let the count load */
     uint8_t st = readback_status(0);
     rom_printf("ch0 mode 2: read-back status & 0x7f = 0x%02x (rw=3 mode=2 binary, count loaded) %s\n", st & 0x7F,
                rom_verdict((st & 0x7F) == 0x34));
-    uint32_t n = pit_irqs_per_rtc_window(256);  /* 250 ms: ~250 ticks */
-    rom_printf("ch0 mode 2 at 1000 Hz over 256 RTC ticks at 1024 Hz: within %u%% of 250: %s\n", TOLERANCE,
-               rom_verdict(within(n, 250, TOLERANCE)));
+    uint32_t n = pit_irqs_in(tsc_hz, 300);
+    rom_printf("ch0 mode 2 at 100 Hz, IRQ0s in 300 ms of TSC time: within %u%% of 30: %s\n", TOLERANCE,
+               rom_verdict(within(n, 30, TOLERANCE)));
 
-    /* Mode 3 (square wave), 2386 = ~500 Hz: one IRQ0 edge per period. */
-    pit_program(0, 3, 2386);
+    /* Mode 3 (square wave), 23864 = ~50 Hz: one IRQ0 edge per period. */
+    pit_program(0, 3, 23864);
     next_latched(0, pit_latch(0));
     st = readback_status(0);
     rom_printf("ch0 mode 3: read-back status & 0x7f = 0x%02x %s\n", st & 0x7F, rom_verdict((st & 0x7F) == 0x36));
-    n = pit_irqs_per_rtc_window(256);
-    rom_printf("ch0 mode 3 at 500 Hz over 256 RTC ticks: within %u%% of 125: %s\n", TOLERANCE,
-               rom_verdict(within(n, 125, TOLERANCE)));
+    n = pit_irqs_in(tsc_hz, 300);
+    rom_printf("ch0 mode 3 at 50 Hz, IRQ0s in 300 ms of TSC time: within %u%% of 15: %s\n", TOLERANCE,
+               rom_verdict(within(n, 15, TOLERANCE)));
 
     /* Counter latch: successive distinct values decrease (one reload allowed). */
     pit_program(0, 2, 0);               /* 65536: 55 ms per period */
@@ -120,28 +105,23 @@ void rom_main(uint32_t magic, uint32_t mbi)
 
     /*
      * Calibration loop: gate off, ch2 mode 0 with 59659 (50 ms), gate on,
-     * poll port 0x61 bit 5 (OUT2). Meanwhile ch0 at 1000 Hz counts IRQ0.
+     * poll port 0x61 bit 5 (OUT2). OUT2 may be seen late (the host), never early.
      */
-    pit_program(0, 2, 1193);
-    outb(PIC1_DATA, 0xFE);
+    uint64_t t0 = rdtsc();
     outb(PORT_61, (uint8_t)(inb(PORT_61) & ~0x03));     /* gate 2 off, speaker off */
     pit_program(2, 0, 59659);
     uint8_t p61 = inb(PORT_61);
-    rom_printf("ch2 mode 0 programmed: OUT2 (0x61 bit 5) low %s\n", rom_verdict((p61 & 0x20) == 0));
     st = readback_status(2);
-    rom_printf("ch2 status & 0x3f = 0x%02x, OUT low %s\n", st & 0x3F, rom_verdict((st & 0xBF) == 0x30));
     outb(PORT_61, (uint8_t)((inb(PORT_61) & ~0x02) | 0x01));   /* gate 2 on */
-    uint32_t start = irq_count[VEC_PIT];
-    sti();
     uint32_t i;
     for (i = 0; i < SPINS; i++)
         if (inb(PORT_61) & 0x20)
             break;
-    cli();
-    n = irq_count[VEC_PIT] - start;
+    uint64_t elapsed_us = (rdtsc() - t0) * 1000000 / tsc_hz;
+    rom_printf("ch2 mode 0 programmed: OUT2 (0x61 bit 5) low %s\n", rom_verdict((p61 & 0x20) == 0));
+    rom_printf("ch2 status & 0x3f = 0x%02x, OUT low %s\n", st & 0x3F, rom_verdict((st & 0xBF) == 0x30));
     rom_printf("ch2 gate on: OUT2 went high %s\n", rom_verdict(i < SPINS));
-    rom_printf("ch2 50 ms one-shot vs ch0 1000 Hz IRQ0: within %u%% of 50: %s\n", TOLERANCE,
-               rom_verdict(within(n, 50, TOLERANCE)));
+    rom_printf("ch2 50 ms one-shot: OUT2 not high before 45 ms of TSC time %s\n", rom_verdict(elapsed_us >= 45000));
     st = readback_status(2);
     rom_printf("ch2 status after terminal count: OUT bit set %s\n", rom_verdict((st & 0x80) != 0));
     uint8_t still = inb(PORT_61) & 0x20;

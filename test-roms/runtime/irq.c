@@ -106,3 +106,53 @@ int within(uint64_t measured, uint64_t want, unsigned pct)
     uint64_t lo = want * (100 - pct) / 100, hi = want * (100 + pct) / 100;
     return measured >= lo && measured <= hi;
 }
+
+/* One measurement: 0 if channel 2 ran out (a very late wake-up) and it must be repeated. */
+static int rate_once(uint64_t (*sample)(void), unsigned ms, uint64_t *rate)
+{
+    uint32_t span = PIT_HZ / 1000 * ms;
+    outb(PORT_61, (uint8_t)(inb(PORT_61) & ~0x03));     /* gate off, speaker off */
+    pit_program(2, 0, 0xFFFF);
+    outb(PORT_61, (uint8_t)((inb(PORT_61) & ~0x02) | 0x01));
+    uint16_t c0 = pit_latch(2);
+    uint64_t s0 = sample();
+    uint16_t c1 = c0;
+    while ((uint32_t)(c0 - c1) < span && !(inb(PORT_61) & 0x20))
+        c1 = pit_latch(2);
+    c1 = pit_latch(2);
+    uint64_t s1 = sample();
+    if ((inb(PORT_61) & 0x20) || c1 >= c0)             /* OUT2 high: the count wrapped */
+        return 0;
+    *rate = (s1 - s0) * PIT_HZ / (uint32_t)(c0 - c1);
+    return 1;
+}
+
+uint64_t rate_per_sec(uint64_t (*sample)(void), unsigned ms)
+{
+    uint64_t r[3] = {0, 0, 0};
+    for (int i = 0, tries = 0; i < 3 && tries < 20; tries++)
+        if (rate_once(sample, ms, &r[i]))
+            i++;
+    /* median of three */
+    uint64_t a = r[0], b = r[1], c = r[2];
+    if (a > b) { uint64_t t = a; a = b; b = t; }
+    if (b > c) { uint64_t t = b; b = c; c = t; }
+    if (a > b) { uint64_t t = a; a = b; b = t; }
+    return b;
+}
+
+uint64_t tsc_sample(void) { return rdtsc(); }
+
+uint32_t irqs_in_window(unsigned vec, uint64_t ticks)
+{
+    uint64_t end = rdtsc() + ticks;
+    uint32_t n0 = irq_count[vec], counted = n0;
+    for (uint32_t i = 0; i < 10000000; i++) {
+        sti_hlt();
+        cli();
+        if (rdtsc() >= end)
+            break;
+        counted = irq_count[vec];
+    }
+    return counted - n0;
+}

@@ -127,6 +127,22 @@ uint32_t irq_wait(unsigned vec, uint32_t n, uint32_t max_wakeups);
 /* Busy-waits with IF as it is, at most spins iterations, until irq_count[vec] >= n. */
 uint32_t irq_spin(unsigned vec, uint32_t n, uint32_t spins);
 
+/*
+ * Timing that survives a host that deschedules QEMU: a rate is measured by
+ * reading a counter back to back with PIT channel 2's latched count at the
+ * start and at the end of a window, so a late wake-up stretches both alike.
+ * Channel 2 runs in mode 0 from 0xFFFF (55 ms) with its gate on (port 0x61).
+ */
+/* Counts per second of the increasing counter `sample`, over about ms (<= 40) ms; median of three. */
+uint64_t rate_per_sec(uint64_t (*sample)(void), unsigned ms);
+uint64_t tsc_sample(void);
+/*
+ * Deliveries of vector vec during the next `ticks` TSC ticks, waiting in
+ * STI; HLT (so QEMU's timers run while the vCPU sleeps); the source must keep
+ * interrupting. A delivery that wakes the CPU after the window is not counted.
+ */
+uint32_t irqs_in_window(unsigned vec, uint64_t ticks);
+
 /* "ok" when measured lies within want * (1 +- pct/100). */
 int within(uint64_t measured, uint64_t want, unsigned pct);
 
