@@ -102,11 +102,12 @@ describe("loading the ROM images like QEMU -kernel -m 256", () => {
   it("places the strings after the kernel's page-aligned end, as QEMU's buffer does", () => {
     const m = machine();
     const boot = loadMultiboot(m, readFileSync("test-roms/images/boot.elf"), { kernelPath: "k", append: "a b" });
-    // boot.elf spans 0x100000-0x1190d0.
-    expect(boot.info.modsAddress).toBe(0x11a000);
-    expect(boot.info.cmdlineAddress).toBe(0x11a000);
+    const after = kernelPageEnd(boot);
+    expect(after).toBeGreaterThan(0x100000);
+    expect(boot.info.modsAddress).toBe(after);
+    expect(boot.info.cmdlineAddress).toBe(after);
     expect(cString(m, boot.info.cmdlineAddress)).toBe("k a b");
-    expect(boot.info.bootLoaderNameAddress).toBe(0x11a000 + 6);
+    expect(boot.info.bootLoaderNameAddress).toBe(after + 6);
     expect(boot.ebx).toBe(0x9500);
   });
 
@@ -117,20 +118,24 @@ describe("loading the ROM images like QEMU -kernel -m 256", () => {
       kernelPath: "kern",
       modules: [{ cmdline: "mod1.bin x=1", data: a }, { cmdline: "mod2", data: b }],
     });
+    // The information page right after the kernel, then each module on its own pages.
+    const info0 = kernelPageEnd(boot);
+    const first = info0 + 0x1000;
+    const second = first + 0x2000;
     expect(boot.modules.map((x) => [x.start, x.end])).toEqual([
-      [0x11b000, 0x11b000 + 5000],
-      [0x11d000, 0x11d003],
+      [first, first + 5000],
+      [second, second + 3],
     ]);
     const info = readInfo(m, boot.ebx);
     expect(info.modsCount).toBe(2);
-    expect(info.modsAddr).toBe(0x11a000);
+    expect(info.modsAddr).toBe(info0);
     const mod = (i: number, f: number): number => m.bus.read32(info.modsAddr + 16 * i + 4 * f) >>> 0;
-    expect([mod(0, 0), mod(0, 1), mod(1, 0), mod(1, 1)]).toEqual([0x11b000, 0x11b000 + 5000, 0x11d000, 0x11d003]);
+    expect([mod(0, 0), mod(0, 1), mod(1, 0), mod(1, 1)]).toEqual([first, first + 5000, second, second + 3]);
     expect(cString(m, mod(0, 2))).toBe("mod1.bin x=1");
     expect(cString(m, mod(1, 2))).toBe("mod2");
     expect(info.cmdline).toBe("kern ");
-    expect(m.bus.read8(0x11b000 + 4999)).toBe(0xaa);
-    expect(m.bus.read8(0x11d002)).toBe(3);
+    expect(m.bus.read8(first + 4999)).toBe(0xaa);
+    expect(m.bus.read8(second + 2)).toBe(3);
   });
 });
 
@@ -293,3 +298,9 @@ describe("multiboot2 kernels", () => {
     );
   });
 });
+
+/** The first page boundary at or after the end of the kernel's loaded segments. */
+function kernelPageEnd(boot: { segments: readonly { paddr: number; memBytes: number }[] }): number {
+  const end = Math.max(...boot.segments.map((s) => s.paddr + s.memBytes));
+  return Math.ceil(end / 0x1000) * 0x1000;
+}

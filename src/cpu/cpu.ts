@@ -280,12 +280,15 @@ export class Cpu {
     this.updateMode();
   }
 
-  /** Loads a flat 32-bit protected-mode state (multiboot's machine state, SDM 9.9.1 style). */
+  /**
+   * Loads a flat 32-bit protected-mode state (multiboot's machine state, SDM
+   * 9.9.1 style) with QEMU's selectors: CS = 0x08, the data segments 0x10.
+   */
   enterFlatProtectedMode(eipLo: number): void {
     // CR0 = PE | ET: the BIOS left caching on (CD = NW = 0) and paging off.
     this.mmu.setCr0(CR0_PE | 0x10);
-    this.setSegment(CS, 0x10, 0, 0, 0xffffffff, 0x9b | ATTR_DB | ATTR_G);
-    for (const s of [DS, ES, FS, GS, SS]) this.setSegment(s, 0x18, 0, 0, 0xffffffff, 0x93 | ATTR_DB | ATTR_G);
+    this.setSegment(CS, 0x08, 0, 0, 0xffffffff, 0x9b | ATTR_DB | ATTR_G);
+    for (const s of [DS, ES, FS, GS, SS]) this.setSegment(s, 0x10, 0, 0, 0xffffffff, 0x93 | ATTR_DB | ATTR_G);
     this.eflags = FIXED_1;
     this.lazyOp = LAZY_NONE;
     this.ripLo = eipLo | 0;

@@ -42,6 +42,10 @@ import { InterruptRouter } from "./interrupt-router.ts";
 
 /** The RTC's start when the clock is virtual and no -rtc base= is given: a fixed date, so runs repeat. */
 export const DEFAULT_VIRTUAL_RTC_BASE = Date.UTC(2000, 0, 1, 0, 0, 0);
+/** QEMU's multiboot option ROM GDT: null, flat 32-bit code (0x08) and data (0x10), 16-bit code and data. */
+const QEMU_BOOT_GDT_BASE = 0xc02b8;
+const QEMU_BOOT_GDT = [0, 0, 0x0000ffff, 0x00cf9a00, 0x0000ffff, 0x00cf9300, 0x0000ffff, 0x00009e00, 0x0000ffff, 0x00009200];
+const QEMU_BOOT_ESP = 0x6f08;
 /** Host time: how many instructions run between looks at the host clock. */
 const HOST_CHUNK = 1 << 16;
 
@@ -234,6 +238,15 @@ export class PcMachine {
     cpu.enterFlatProtectedMode(boot.entry);
     cpu.regs[0] = boot.eax;
     cpu.regs[6] = boot.ebx;
+    // What QEMU's multiboot option ROM leaves (measured under QEMU 7.2): its GDT
+    // in the option ROM area, whose selectors 0x08/0x10 CS and DS hold, and its
+    // stack. The spec leaves both undefined, but kernels that take an interrupt
+    // before loading their own GDT, or call before setting ESP, rely on them.
+    for (let i = 0; i < QEMU_BOOT_GDT.length; i++) this.memory.bus.write32(QEMU_BOOT_GDT_BASE + 4 * i, QEMU_BOOT_GDT[i]);
+    cpu.gdtBaseLo = QEMU_BOOT_GDT_BASE;
+    cpu.gdtBaseHi = 0;
+    cpu.gdtLimit = QEMU_BOOT_GDT.length * 4 - 1;
+    cpu.regs[8] = QEMU_BOOT_ESP;
     this.boot = boot;
     return boot;
   }
