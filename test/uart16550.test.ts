@@ -248,6 +248,17 @@ describe("UART interrupts", () => {
     expect(irq).toEqual([true, false]);
   });
 
+  it("without OUT2 gating (QEMU's UART) the line follows IIR whatever MCR holds", () => {
+    const { bus, uart, irq } = setup();
+    uart.out2GatesInterrupt = false;
+    outb(bus, COM1 + 4, 0x00); // xv6's MCR
+    outb(bus, COM1 + 1, 0x01);
+    uart.receive([0x41]);
+    expect(irq).toEqual([true]);
+    expect(inb(bus, COM1)).toBe(0x41);
+    expect(irq).toEqual([true, false]);
+  });
+
   it("RDA (FIFOs off): a received byte raises IIR 0x04 until RBR is read", () => {
     const { bus, uart, irq } = setup();
     outb(bus, COM1 + 2, 0x00);

@@ -13,7 +13,8 @@
 // receiver. Host input is held back while loopback is on.
 //
 // The interrupt line (IRQ4 on a PC) is the IIR's "interrupt pending" gated by
-// MCR.OUT2, as on a PC board (QEMU itself does not gate it).
+// MCR.OUT2, as on a PC board, unless `out2GatesInterrupt` is false: QEMU does
+// not gate it, and kernels written against QEMU (xv6 leaves MCR = 0) need that.
 
 import type { PortDevice } from "../machine/ports.ts";
 
@@ -71,6 +72,8 @@ export class Uart16550 implements PortDevice {
   onOutput: ((byte: number) => void) | null;
   /** Called when the interrupt line changes level. */
   onInterrupt: ((level: boolean) => void) | null;
+  /** MCR.OUT2 gates the interrupt line, as on a PC board; false: QEMU's ungated line. */
+  out2GatesInterrupt = true;
 
   rbr = 0;
   ier = 0;
@@ -350,7 +353,7 @@ export class Uart16550 implements PortDevice {
     else if (ier & 0x02 && this.thrPending) id = 0x02;
     else if (ier & 0x08 && this.msr & 0x0f) id = 0x00;
     this.iir = id | (this.iir & 0xf0);
-    const level = id !== 0x01 && (this.mcr & 0x08) !== 0;
+    const level = id !== 0x01 && ((this.mcr & 0x08) !== 0 || !this.out2GatesInterrupt);
     if (level !== this.irqLevel) {
       this.irqLevel = level;
       if (this.onInterrupt !== null) this.onInterrupt(level);

@@ -153,6 +153,7 @@ export class PcMachine {
     this.uart = new Uart16550(COM1_BASE);
     ports.register(COM1_BASE, UART_PORTS, this.uart);
     this.uart.onInterrupt = isa(4);
+    this.uart.out2GatesInterrupt = false; // as QEMU: kernels such as xv6 leave OUT2 clear and still expect IRQ 4
     if (options.serialOut !== undefined) this.uart.onOutput = options.serialOut;
     this.ps2 = new Ps2Controller(isa(1), isa(12));
     ports.register(0x60, 1, this.ps2);
