@@ -213,6 +213,16 @@ describe("findMultiboot2Header", () => {
     long[0x1014] = 200; // entry tag's size
     expect(loadError(() => findMultiboot2Header(long))).toContain("outside the header");
   });
+
+  it("ends the header at a type 0 tag whatever its size, as GRUB does (an end tag of size 12 in the header's last 8 bytes)", () => {
+    const image = kernel(mb2Header([{ type: 3, flags: 1, words: [0x100010] }]));
+    const endTag = 0x1000 + 16 + 16;
+    expect(image[endTag + 4]).toBe(8);
+    image[endTag + 4] = 12;
+    const header = findMultiboot2Header(image);
+    expect(header?.entryAddress).toBe(0x100010);
+    expect(header?.tags.map((t) => t.type)).toEqual([3]);
+  });
 });
 
 describe("multibootVersionOf: which loader", () => {

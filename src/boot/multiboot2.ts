@@ -7,7 +7,8 @@
 // - Header (3.1.1): magic 0xE85250D6, 8-byte aligned, within the first
 //   32768 bytes, architecture 0 (i386; 4, 32-bit MIPS, is refused), and
 //   magic + architecture + header_length + checksum == 0 mod 2^32. Tags
-//   follow, 8-byte aligned, up to the end tag (type 0, size 8).
+//   follow, 8-byte aligned, up to the end tag (type 0, size 8; as GRUB, its
+//   type alone ends the header).
 // - Header tags (3.1.3-3.1.13): information request (1; a required request
 //   for a tag cr3 cannot give, the EFI ones and unknown ones, is refused),
 //   address (2, the a.out kludge; needs the entry address tag 3), console
@@ -271,12 +272,15 @@ function parseHeaderTags(view: DataView, at: number, architecture: number, heade
     const type = view.getUint16(p, true);
     const flags = view.getUint16(p + 2, true);
     const size = view.getUint32(p + 4, true);
-    const tagName = `tag type ${type}${HEADER_TAG_NAMES[type] ? ` (${HEADER_TAG_NAMES[type]})` : ""}`;
-    if (size < 8 || p + size > end) throw new LoadError(`${where}: ${tagName} at offset ${hex(p)} has size ${size}, outside the header`);
+    // GRUB stops at the first tag of type 0 whatever its size says, so an end
+    // tag whose size runs past header_length still ends the header (avocados
+    // has one of size 12 in the last 8 bytes of its header).
     if (type === HEADER_TAG_END) {
       sawEnd = true;
       break;
     }
+    const tagName = `tag type ${type}${HEADER_TAG_NAMES[type] ? ` (${HEADER_TAG_NAMES[type]})` : ""}`;
+    if (size < 8 || p + size > end) throw new LoadError(`${where}: ${tagName} at offset ${hex(p)} has size ${size}, outside the header`);
     tags.push({ type, flags, size, offset: p });
     const optional = (flags & HEADER_TAG_OPTIONAL) !== 0;
     const need = (bytes: number): void => {
