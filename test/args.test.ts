@@ -244,7 +244,7 @@ describe("parseArgs: QEMU flags accepted with a warning", () => {
     [["-vga", "std"], /^-vga std ignored/],
     [["-boot", "d"], /^-boot d ignored/],
     [["-rtc", "base=utc,driftfix=slew"], /^-rtc driftfix=slew ignored/],
-    [["-icount", "shift=auto"], /^-icount shift=auto: cr3 uses a fixed shift of 0/],
+    [["-icount", "shift=auto"], /^-icount shift=auto: cr3 uses its fixed default shift of 5 \(32 ns per instruction\)/],
     [["-net", "none"], /^-net none ignored/],
     [["-nic", "none"], /^-nic none ignored/],
   ];

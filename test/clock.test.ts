@@ -12,7 +12,7 @@ describe("MachineClock: virtual time", () => {
 
   it("fires due events earliest first, each with the deadline it was scheduled for", () => {
     const cpu = { icount: 0 };
-    const clock = new MachineClock();
+    const clock = new MachineClock("virtual", 0);
     clock.attach(cpu);
     const fired: string[] = [];
     const a = new TimerEvent("a", (d) => fired.push(`a@${d}`));
@@ -31,7 +31,7 @@ describe("MachineClock: virtual time", () => {
 
   it("an event that re-arms itself from its deadline does not drift", () => {
     const cpu = { icount: 0 };
-    const clock = new MachineClock();
+    const clock = new MachineClock("virtual", 0);
     clock.attach(cpu);
     const deadlines: number[] = [];
     const tick: TimerEvent = new TimerEvent("tick", (d) => {
@@ -68,7 +68,7 @@ describe("MachineClock: virtual time", () => {
 
   it("while halted, skips idle time to the next event and fires it", () => {
     const cpu = { icount: 10 };
-    const clock = new MachineClock();
+    const clock = new MachineClock("virtual", 0);
     clock.attach(cpu);
     let fired = 0;
     clock.schedule(new TimerEvent("t", () => fired++), 5000);
@@ -76,6 +76,12 @@ describe("MachineClock: virtual time", () => {
     expect(fired).toBe(1);
     expect(clock.now()).toBe(5000);
     expect(clock.skipToNextEvent()).toBe(-1);
+  });
+
+  it("defaults to 32 ns per instruction", () => {
+    const clock = new MachineClock();
+    clock.attach({ icount: 3 });
+    expect(clock.now()).toBe(96);
   });
 
   it("refuses shifts outside 0..10", () => {

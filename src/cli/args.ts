@@ -7,6 +7,7 @@
 // the options. Messages and warnings carry no "cr3:" prefix; the caller adds it.
 
 import { MAX_RAM_BYTES, MIB } from "../machine/ram.ts";
+import { DEFAULT_ICOUNT_SHIFT } from "../machine/clock.ts";
 import { DriveList, DriveSpecError, type DriveSpec } from "./drive-spec.ts";
 
 export const DEFAULT_MEMORY_BYTES = 128 * MIB;
@@ -146,6 +147,7 @@ const OPTIONS: Record<string, OptionSpec> = {
   "-enable-kvm": ignore(INTERPRETER),
   "-accel": valued((s, v, f) => parseAccel(s, v, f)),
   "-name": ignore("cr3 has no window to name", true),
+  "-nodefaults": flag(() => undefined), // cr3 adds no optional devices: COM1 is there as on QEMU's -serial
   "-monitor": valued((s, v, f) => onlyValue(s, v, f, "none", "cr3 has no QEMU monitor")),
   "-vga": valued((s, v, f) => onlyValue(s, v, f, "std", "cr3 always has a standard VGA (text mode)")),
   "-boot": ignore("cr3 boots the -kernel image, not disks", true),
@@ -214,7 +216,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs | ArgsError {
     vgaDump: undefined,
     screenshot: undefined,
     clock: "virtual",
-    icountShift: 0,
+    icountShift: DEFAULT_ICOUNT_SHIFT,
     rtcBase: undefined,
     debugcon: { kind: "none" },
     driveOptions: [],
@@ -519,8 +521,8 @@ function parseIcount(s: State, value: string, f: string): string | undefined {
     const v = eq < 0 ? part : part.slice(eq + 1);
     if (key === "shift") {
       if (v === "auto") {
-        s.warnings.push(`${f} shift=auto: cr3 uses a fixed shift of 0 (1 ns per instruction)`);
-        s.icountShift = 0;
+        s.warnings.push(`${f} shift=auto: cr3 uses its fixed default shift of ${DEFAULT_ICOUNT_SHIFT} (${2 ** DEFAULT_ICOUNT_SHIFT} ns per instruction)`);
+        s.icountShift = DEFAULT_ICOUNT_SHIFT;
         continue;
       }
       const n = /^\d+$/.test(v) ? Number(v) : NaN;

@@ -27,7 +27,7 @@ QEMU options, so that a Makefile can call cr3 instead of qemu-system-x86_64:
   -drive file=IMG[,index=N][,snapshot=on]   an IDE disk (raw); also -hda..-hdd IMG
   -snapshot                   disk writes never reach the image files
   -rtc base=utc|localtime|DATE[,clock=host]   RTC start (default 2000-01-01 UTC)
-  -icount shift=N             virtual time: 2^N ns per instruction (default 0)
+  -icount shift=N             virtual time: 2^N ns per instruction (default 5)
   -debugcon stdio|none|file:PATH  port 0xE9's output (default none)
   -no-reboot -no-shutdown -nographic -display none
   -device isa-debug-exit,iobase=0xf4,iosize=0x04

@@ -2,7 +2,7 @@
 // devices schedule on it.
 //
 // Virtual time (the default, QEMU's `-icount` idea): every retired guest
-// instruction advances time by 2^shift ns, and while the CPU is halted time
+// instruction advances time by 2^shift ns (32 ns unless -icount says), and while the CPU is halted time
 // jumps straight to the next event. A run is then the same every time.
 // Host time (`--clock host`): time follows the host's monotonic clock.
 //
@@ -13,6 +13,13 @@
 // event earlier than the current chunk's end shortens the chunk.
 
 export type ClockMode = "virtual" | "host";
+
+/**
+ * The default virtual rate: 2^5 = 32 ns per instruction, about what cr3
+ * retires per host second, so guest time stays near wall time (timer ticks,
+ * busy-wait delays and calibration loops take the time the guest expects).
+ */
+export const DEFAULT_ICOUNT_SHIFT = 5;
 
 /** Something that counts retired instructions (the CPU). */
 export interface InstructionCounter {
@@ -47,7 +54,7 @@ export class MachineClock {
    */
   onEarlierDeadline: ((deadline: number) => void) | null = null;
 
-  constructor(mode: ClockMode = "virtual", shift = 0) {
+  constructor(mode: ClockMode = "virtual", shift = DEFAULT_ICOUNT_SHIFT) {
     if (!Number.isInteger(shift) || shift < 0 || shift > 10) throw new RangeError(`icount shift must be 0..10, got ${shift}`);
     this.mode = mode;
     this.shift = shift;

@@ -37,7 +37,7 @@ import { AcpiPmPorts, SCI_IRQ } from "../devices/acpi-pm.ts";
 import { createMachineMemory, type MachineMemory } from "./memory.ts";
 import { PortBus } from "./ports.ts";
 import type { MachineConfig } from "./config.ts";
-import { MachineClock, type ClockMode } from "./clock.ts";
+import { DEFAULT_ICOUNT_SHIFT, MachineClock, type ClockMode } from "./clock.ts";
 import { InterruptRouter } from "./interrupt-router.ts";
 
 /** The RTC's start when the clock is virtual and no -rtc base= is given: a fixed date, so runs repeat. */
@@ -116,7 +116,7 @@ export class PcMachine {
     this.features = parseCpuModel(options.cpu, config.maxPhysAddrBits, config.gigabytePages);
     const ports = (this.ports = new PortBus());
     const cpu = (this.cpu = new Cpu(this.memory.mmu, ports, this.features));
-    const clock = (this.clock = new MachineClock(options.clock ?? "virtual", options.icountShift ?? 0));
+    const clock = (this.clock = new MachineClock(options.clock ?? "virtual", options.icountShift ?? DEFAULT_ICOUNT_SHIFT));
     clock.attach(cpu);
     cpu.tscNow = () => clock.now();
     clock.onEarlierDeadline = (deadline) => {
