@@ -4,13 +4,16 @@
 //
 // - the RSDP in the BIOS area (16-byte aligned, found by the search of the
 //   EBDA's first KiB and 0xE0000-0xFFFFF, ACPI 5.2.5.1), at 0xF5A00 by
-//   default; revision 2 with both the RSDT and the XSDT (QEMU's pc machine
-//   gives revision 0 and an RSDT only: the XSDT is an addition, so that the
-//   multiboot2 "new ACPI" tag has something to carry);
+//   default; revision 0 (ACPI 1.0, 20 bytes) with an RSDT and no XSDT, as
+//   QEMU 7.2's pc machine gives it. Kernels check this: avocados asserts
+//   revision 0, and GRUB then passes only the "old ACPI" multiboot2 tag;
 // - the other tables in the last 128 KiB of low RAM, where SeaBIOS keeps its
-//   tables and which the multiboot memory maps already mark reserved, in
-//   QEMU's order: FACS (64-byte aligned) at the start, the DSDT after it,
-//   then the FADT, the MADT, the RSDT and the XSDT;
+//   tables and which the multiboot memory maps already mark reserved, at the
+//   offsets QEMU 7.2 gives them there (its tables are packed without
+//   alignment after a 6476-byte DSDT): FACS +0, DSDT +0x40, FADT +0x198C,
+//   MADT +0x1A00, (HPET +0x1A78: cr3 has no HPET, so none), WAET +0x1AB0,
+//   RSDT +0x1AD8. A kernel that prints where it found a table prints the
+//   same address under cr3 as under QEMU (Dreamos64 and avocados do);
 // - the OEM ID "BOCHS " and OEM table ID "BXPC    ", creator "BXPC", as
 //   QEMU writes them: a kernel that prints them prints the same line.
 //
@@ -39,7 +42,7 @@ import {
 /** Default RSDP address: in the 0xF0000 segment, as SeaBIOS's. */
 export const RSDP_ADDRESS = 0xf5a00;
 export const RSDP_V1_LENGTH = 20;
-export const RSDP_V2_LENGTH = 36;
+export const RSDP_REVISION = 0;
 /** SeaBIOS's high table area: the last 128 KiB of RAM below the PCI hole. */
 export const ACPI_TABLES_SIZE = 0x20000;
 export const LOCAL_APIC_ADDRESS = 0xfee00000;
@@ -66,6 +69,10 @@ export const PCI_ISA_IRQS: readonly number[] = [5, 9, 10, 11];
 export const FADT_FLAGS = (1 << 0) | (1 << 2) | (1 << 5) | (1 << 7) | (1 << 15);
 export const FADT_REVISION = 1;
 export const FADT_LENGTH = 116;
+/** WAET flags (Windows ACPI Emulated Devices Table): bit 1, the PM timer needs one read only, as QEMU sets it. */
+export const WAET_PM_TIMER_GOOD = 1 << 1;
+/** Where QEMU 7.2's pc machine puts each table, from the start of the table area. */
+export const QEMU_TABLE_OFFSETS = { facs: 0, dsdt: 0x40, fadt: 0x198c, madt: 0x1a00, waet: 0x1ab0, rsdt: 0x1ad8 } as const;
 /** CMOS index of the century byte (QEMU's RTC_CENTURY). */
 export const RTC_CENTURY_INDEX = 0x32;
 
@@ -79,16 +86,17 @@ export interface AcpiTableOptions {
 export interface AcpiTables {
   readonly rsdpAddress: number;
   readonly rsdtAddress: number;
-  readonly xsdtAddress: number;
   readonly fadtAddress: number;
   readonly madtAddress: number;
   readonly dsdtAddress: number;
   readonly facsAddress: number;
+  readonly waetAddress: number;
   /** The RAM the tables occupy, to be kept reserved in memory maps. */
   readonly reserved: { readonly base: number; readonly length: number };
-  /** Copies of the RSDP's first 20 bytes (ACPI 1.0 form) and of all 36. */
+  /** A copy of the RSDP's 20 bytes (the ACPI 1.0 form), for the multiboot2 old ACPI tag. */
   readonly rsdpV1: Uint8Array;
-  readonly rsdpV2: Uint8Array;
+  /** The 36-byte revision 2+ RSDP, for the new ACPI tag: null, as QEMU's pc machine has none. */
+  readonly rsdpV2: Uint8Array | null;
 }
 
 /** The guest memory the builder writes: MachineMemory satisfies it. */
@@ -252,27 +260,21 @@ export function buildRsdt(entries: readonly number[]): Uint8Array {
   return finishTable(w);
 }
 
-export function buildXsdt(entries: readonly number[]): Uint8Array {
-  const w = tableHeader("XSDT", 1);
-  for (const e of entries) w.u64(e);
-  return finishTable(w);
+/** WAET (Microsoft's Windows ACPI Emulated Devices Table): a header and a flags word. */
+export function buildWaet(): Uint8Array {
+  return finishTable(tableHeader("WAET", 1).u32(WAET_PM_TIMER_GOOD));
 }
 
-/** The 36-byte revision-2 RSDP (ACPI 5.2.5.3) with both checksums. */
-export function buildRsdp(rsdtAddress: number, xsdtAddress: number): Uint8Array {
+/** The 20-byte revision 0 RSDP (ACPI 1.0; ACPI 5.2.5.3's first 20 bytes) with its checksum. */
+export function buildRsdp(rsdtAddress: number): Uint8Array {
   const bytes = new ByteWriter()
     .ascii("RSD PTR ", 8)
-    .u8(0) // checksum of the first 20 bytes
+    .u8(0) // checksum of the 20 bytes
     .ascii(OEM_ID, 6)
-    .u8(2) // revision
+    .u8(RSDP_REVISION)
     .u32(rsdtAddress)
-    .u32(RSDP_V2_LENGTH)
-    .u64(xsdtAddress)
-    .u8(0) // extended checksum
-    .zeros(3)
     .toBytes();
   bytes[8] = checksumByte(bytes, 0, RSDP_V1_LENGTH);
-  bytes[32] = checksumByte(bytes, 0, RSDP_V2_LENGTH);
   return bytes;
 }
 
@@ -288,50 +290,57 @@ export function writeGuestBytes(bus: PhysicalBus, pa: number, bytes: Uint8Array,
 
 const align = (n: number, a: number): number => Math.ceil(n / a) * a;
 
-/** Writes the RSDP, RSDT, XSDT, FADT, FACS, DSDT and MADT into guest RAM. */
+/** Writes the RSDP, RSDT, FADT, FACS, DSDT, MADT and WAET into guest RAM. */
 export function buildAcpiTables(memory: AcpiMemory, options: AcpiTableOptions = {}): AcpiTables {
   const bus = memory.bus;
   const rsdpAddress = options.rsdpAddress ?? RSDP_ADDRESS;
-  if (rsdpAddress % 16 !== 0 || rsdpAddress < 0xe0000 || rsdpAddress + RSDP_V2_LENGTH > 0x100000) {
+  if (rsdpAddress % 16 !== 0 || rsdpAddress < 0xe0000 || rsdpAddress + RSDP_V1_LENGTH > 0x100000) {
     throw new RangeError(`RSDP address 0x${rsdpAddress.toString(16)} must be 16-byte aligned in 0xE0000-0xFFFFF`);
   }
   const base = options.tablesAddress ?? acpiTablesRange(memory.config).base;
   if (base % 64 !== 0) throw new RangeError("the ACPI tables' base must be 64-byte aligned (the FACS's alignment)");
 
-  const facsAddress = base;
+  const at = QEMU_TABLE_OFFSETS;
+  const facsAddress = base + at.facs;
+  const dsdtAddress = base + at.dsdt;
+  const fadtAddress = base + at.fadt;
+  const madtAddress = base + at.madt;
+  const waetAddress = base + at.waet;
+  const rsdtAddress = base + at.rsdt;
   const facs = buildFacs();
-  const dsdtAddress = facsAddress + facs.length;
   const dsdt = buildDsdt();
-  const fadtAddress = align(dsdtAddress + dsdt.length, 8);
   const fadt = buildFadt(facsAddress, dsdtAddress);
-  const madtAddress = align(fadtAddress + fadt.length, 8);
   const madt = buildMadt();
-  const rsdtAddress = align(madtAddress + madt.length, 8);
-  const rsdt = buildRsdt([fadtAddress, madtAddress]);
-  const xsdtAddress = align(rsdtAddress + rsdt.length, 8);
-  const xsdt = buildXsdt([fadtAddress, madtAddress]);
-  const end = xsdtAddress + xsdt.length;
+  const waet = buildWaet();
+  const rsdt = buildRsdt([fadtAddress, madtAddress, waetAddress]);
+  const placed: Array<[number, Uint8Array, string]> = [
+    [facsAddress, facs, "FACS"],
+    [dsdtAddress, dsdt, "DSDT"],
+    [fadtAddress, fadt, "FADT"],
+    [madtAddress, madt, "MADT"],
+    [waetAddress, waet, "WAET"],
+    [rsdtAddress, rsdt, "RSDT"],
+  ];
+  for (let i = 0; i + 1 < placed.length; i++) {
+    if (placed[i][0] + placed[i][1].length > placed[i + 1][0]) throw new Error(`ACPI ${placed[i][2]} outgrew its place before the ${placed[i + 1][2]}`);
+  }
+  const end = rsdtAddress + rsdt.length;
   if (options.tablesAddress === undefined && end > base + ACPI_TABLES_SIZE) throw new Error("ACPI tables outgrew their area");
 
-  writeGuestBytes(bus, facsAddress, facs, "FACS");
-  writeGuestBytes(bus, dsdtAddress, dsdt, "DSDT");
-  writeGuestBytes(bus, fadtAddress, fadt, "FADT");
-  writeGuestBytes(bus, madtAddress, madt, "MADT");
-  writeGuestBytes(bus, rsdtAddress, rsdt, "RSDT");
-  writeGuestBytes(bus, xsdtAddress, xsdt, "XSDT");
-  const rsdp = buildRsdp(rsdtAddress, xsdtAddress);
+  for (const [pa, bytes, what] of placed) writeGuestBytes(bus, pa, bytes, what);
+  const rsdp = buildRsdp(rsdtAddress);
   writeGuestBytes(bus, rsdpAddress, rsdp, "RSDP");
 
   return {
     rsdpAddress,
     rsdtAddress,
-    xsdtAddress,
     fadtAddress,
     madtAddress,
     dsdtAddress,
     facsAddress,
+    waetAddress,
     reserved: options.tablesAddress === undefined ? { base, length: ACPI_TABLES_SIZE } : { base, length: align(end - base, 4096) },
-    rsdpV1: rsdp.slice(0, RSDP_V1_LENGTH),
-    rsdpV2: rsdp.slice(),
+    rsdpV1: rsdp.slice(),
+    rsdpV2: null,
   };
 }

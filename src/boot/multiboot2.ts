@@ -185,8 +185,11 @@ export interface Multiboot2Options {
   readonly modules?: readonly MultibootModule[];
   /** Default "cr3". */
   readonly bootLoaderName?: string;
-  /** RSDP copies for tags 14 and 15 (buildAcpiTables' rsdpV1 and rsdpV2); none if absent. */
-  readonly acpi?: { readonly rsdpV1: Uint8Array; readonly rsdpV2: Uint8Array } | null;
+  /**
+   * RSDP copies for tags 14 and 15 (buildAcpiTables' rsdpV1 and rsdpV2); none if absent. As
+   * GRUB, tag 15 only when there is a revision 2+ RSDP (QEMU's pc machine has none).
+   */
+  readonly acpi?: { readonly rsdpV1: Uint8Array; readonly rsdpV2: Uint8Array | null } | null;
   /** The machine's linear framebuffer, given to a kernel whose header asks for one. */
   readonly framebuffer?: Multiboot2Framebuffer | null;
 }
@@ -568,7 +571,7 @@ export function loadMultiboot2(memory: BootMemory, image: Uint8Array, options: M
   if (options.acpi) {
     const { rsdpV1, rsdpV2 } = options.acpi;
     info.tag(TAG_ACPI_OLD, (w) => w.bytes(rsdpV1));
-    info.tag(TAG_ACPI_NEW, (w) => w.bytes(rsdpV2));
+    if (rsdpV2 !== null) info.tag(TAG_ACPI_NEW, (w) => w.bytes(rsdpV2));
   }
   info.tag(TAG_END, () => {});
   const infoBytes = info.finish();
