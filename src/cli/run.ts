@@ -110,6 +110,7 @@ async function runMachine(
   }
 
   const stdinTarget = args.stdinTarget ?? (args.serial === "stdio" ? "serial" : "keyboard");
+  const interactive = process.stdin.isTTY === true;
   const stdin = new HostInput(machine, stdinTarget);
   machine.inputOpen = stdin.open;
   const liveVga = args.vga ? new LiveVga(machine) : null;
@@ -152,8 +153,13 @@ async function runMachine(
       }
       liveVga?.refresh();
       if (stdin.quitRequested) break;
+      // At a terminal, keep virtual time from running ahead of the wall clock
+      // while the guest idles (QEMU's -icount sleep=on): a shell waiting for a
+      // key then ticks at its real rate instead of spinning the host.
+      const aheadMs = machine.clock.mode === "virtual" && interactive ? machine.clock.now() / 1e6 - (performance.now() - started) : 0;
+      if (aheadMs > 10) await stdin.waitForInput(Math.min(aheadMs, 50));
       // Let stdin and output events through between slices.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      else await new Promise<void>((resolve) => setImmediate(resolve));
     }
   } finally {
     stdin.close();
