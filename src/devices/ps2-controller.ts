@@ -177,6 +177,8 @@ export class Ps2Controller implements PortDevice {
   outputByte = 0;
   outputFull = false;
   outputFromAux = false;
+  /** The output buffer holds a keyboard command reply the guest has not read. */
+  private outputIsKeyboardReply = false;
 
   private readonly irq1: IrqLine;
   private readonly irq12: IrqLine;
@@ -246,6 +248,16 @@ export class Ps2Controller implements PortDevice {
     this.pendingCommand = 0;
     switch (cmd) {
       case 0:
+        // QEMU's 8042 takes a keyboard byte from the keyboard's queue only
+        // when port 0x60 is read, and a byte sent to the keyboard discards
+        // its unread command replies (ps2_cqueue_reset): a reply waiting in
+        // the output buffer goes too. Dreamos64 sends F0 00 and reads two
+        // bytes: ACK and the scan code set (0x41), not the first ACK twice.
+        if (this.outputFull && this.outputIsKeyboardReply) {
+          this.outputFull = false;
+          this.outputIsKeyboardReply = false;
+          this.updateIrqs();
+        }
         this.keyboard.write(v);
         return;
       case 0x60:
@@ -368,6 +380,7 @@ export class Ps2Controller implements PortDevice {
         const b = this.keyboard.readOutput();
         if ((this.config & CONFIG_TRANSLATE) === 0) {
           this.load(b, false);
+          this.outputIsKeyboardReply = this.keyboard.lastOutputWasReply;
           return;
         }
         if (b === 0xf0) {
@@ -377,6 +390,7 @@ export class Ps2Controller implements PortDevice {
         const t = TRANSLATION[b] | (this.translateBreak ? 0x80 : 0);
         this.translateBreak = false;
         this.load(t, false);
+        this.outputIsKeyboardReply = this.keyboard.lastOutputWasReply;
         return;
       }
     }
@@ -386,6 +400,7 @@ export class Ps2Controller implements PortDevice {
   }
 
   private load(v: number, aux: boolean): void {
+    this.outputIsKeyboardReply = false;
     this.outputByte = v;
     this.outputFull = true;
     this.outputFromAux = aux;

@@ -148,6 +148,7 @@ export class Ps2Keyboard {
     this.pendingCommand = 0;
     this.replies.length = 0;
     this.eventLength = this.eventPos = 0;
+    this.lastOutputWasReply = false;
   }
 
   /** Key events waiting (not counting the one being sent). */
@@ -161,9 +162,13 @@ export class Ps2Keyboard {
     return this.scanning && this.eventsCount > 0;
   }
 
+  /** Whether the byte readOutput last returned was a command reply (not a scan code). */
+  lastOutputWasReply = false;
+
   /** Takes the next byte (call only when hasOutput()). */
   readOutput(): number {
-    if (this.replies.length > 0) return this.replies.shift()!;
+    this.lastOutputWasReply = this.replies.length > 0;
+    if (this.lastOutputWasReply) return this.replies.shift()!;
     if (this.eventPos >= this.eventLength) this.loadEvent();
     return this.eventBytes[this.eventPos++];
   }
