@@ -340,9 +340,9 @@ describe("loadMultiboot2: an ELF32 kernel", () => {
     expect(framebufferModeFor(b.header)).toEqual({ width: 1280, height: 720 });
   });
 
-  it("framebufferModeFor: none without a tag, 1024x768 when the tag states no size", () => {
+  it("framebufferModeFor: none without a tag, 1280x800 when the tag states no size (GRUB under QEMU: its VGA's EDID-preferred mode)", () => {
     expect(framebufferModeFor(findMultiboot2Header(kernel(mb2Header([])))!)).toBeNull();
-    expect(framebufferModeFor(findMultiboot2Header(kernel(mb2Header([{ type: 5, words: [0, 0, 0] }])))!)).toEqual({ width: 1024, height: 768 });
+    expect(framebufferModeFor(findMultiboot2Header(kernel(mb2Header([{ type: 5, words: [0, 0, 0] }])))!)).toEqual({ width: 1280, height: 800 });
   });
 
   it("a required framebuffer with EGA text refused and no framebuffer: LoadError", () => {

@@ -385,16 +385,23 @@ function hasMultiboot1Magic(image: Uint8Array): boolean {
 }
 
 /**
+ * What GRUB picks under QEMU for a framebuffer tag without a size: the mode
+ * QEMU's standard VGA prefers in its EDID, 1280x800 (Dreamos64 asks for
+ * 0x0x0 and gets 1280x800x32 from GRUB under QEMU 7.2).
+ */
+export const NO_PREFERENCE_MODE = { width: 1280, height: 800 } as const;
+
+/**
  * The linear framebuffer size to give this kernel: null when it did not ask
- * for one (EGA text then), else its preferred width and height, with cr3's
- * 1024x768 where it states none (or an unreasonable one).
+ * for one (EGA text then), else its preferred width and height, with
+ * NO_PREFERENCE_MODE where it states none (or an unreasonable one).
  */
 export function framebufferModeFor(header: Multiboot2Header): { width: number; height: number } | null {
   const fb = header.framebuffer;
   if (fb === undefined) return null;
   const ok = (v: number, max: number): boolean => v >= 1 && v <= max;
   if (ok(fb.width, 4096) && ok(fb.height, 4096)) return { width: fb.width, height: fb.height };
-  return { width: 1024, height: 768 };
+  return { width: NO_PREFERENCE_MODE.width, height: NO_PREFERENCE_MODE.height };
 }
 
 interface Piece {
