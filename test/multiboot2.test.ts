@@ -203,15 +203,25 @@ describe("findMultiboot2Header", () => {
     expect(efi?.efiTagsIgnored).toEqual([7, 9]);
   });
 
-  it("refuses a header without an end tag or with a tag running past header_length", () => {
+  it("refuses a header without an end tag, or with a tag running past the file's first 32 KiB", () => {
     const image = kernel(mb2Header([]));
-    // Turn the end tag (at 0x1010) into an optional tag 42 of size 8: no end tag left.
+    // Turn the end tag (at 0x1010) into an optional tag 42 of size 8, and end the file there.
     image[0x1010] = 42;
     image[0x1012] = 1;
-    expect(loadError(() => findMultiboot2Header(image))).toContain("has no end tag");
+    expect(loadError(() => findMultiboot2Header(image.subarray(0, 0x1018)))).toContain("has no end tag");
     const long = kernel(mb2Header([{ type: 3, words: [0x100010] }]));
-    long[0x1014] = 200; // entry tag's size
-    expect(loadError(() => findMultiboot2Header(long))).toContain("outside the header");
+    new DataView(long.buffer).setUint32(0x1014, 0x10000, true); // entry tag's size
+    expect(loadError(() => findMultiboot2Header(long))).toContain("running past the file's first 32 KiB");
+  });
+
+  it("reads the tags past header_length, which bounds nothing but the checksum, as GRUB does (xv6-modded's header_length is 16)", () => {
+    const tags = mb2Header([{ type: 5, flags: 1, words: [1920, 1080, 32] }]);
+    const v = new DataView(tags.buffer);
+    v.setUint32(8, 16, true);
+    v.setUint32(12, (-(0xe85250d6 + 0 + 16)) >>> 0, true);
+    const header = findMultiboot2Header(kernel(tags));
+    expect(header?.headerLength).toBe(16);
+    expect(header?.framebuffer).toEqual({ width: 1920, height: 1080, depth: 32, optional: true });
   });
 
   it("ends the header at a type 0 tag whatever its size, as GRUB does (an end tag of size 12 in the header's last 8 bytes)", () => {

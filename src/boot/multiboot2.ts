@@ -7,8 +7,11 @@
 // - Header (3.1.1): magic 0xE85250D6, 8-byte aligned, within the first
 //   32768 bytes, architecture 0 (i386; 4, 32-bit MIPS, is refused), and
 //   magic + architecture + header_length + checksum == 0 mod 2^32. Tags
-//   follow, 8-byte aligned, up to the end tag (type 0, size 8; as GRUB, its
-//   type alone ends the header).
+//   follow, 8-byte aligned, up to the end tag (type 0, size 8). As GRUB,
+//   the end tag's type alone ends the tags, and header_length bounds
+//   nothing but the checksum: GRUB walks the tags through the 32 KiB it read
+//   (xv6-modded's header_length is 16, the fixed part only, with its tags
+//   after it).
 // - Header tags (3.1.3-3.1.13): information request (1; a required request
 //   for a tag cr3 cannot give, the EFI ones and unknown ones, is refused),
 //   address (2, the a.out kludge; needs the entry address tag 3), console
@@ -257,10 +260,7 @@ export function findMultiboot2Header(image: Uint8Array): Multiboot2Header | null
 
 function parseHeaderTags(view: DataView, at: number, architecture: number, headerLength: number): Multiboot2Header {
   const where = `multiboot2 header at offset ${hex(at)}`;
-  if (headerLength < 24 || at + headerLength > view.byteLength) {
-    throw new LoadError(`${where} has header_length ${headerLength}, ${headerLength < 24 ? "too short for the end tag" : "past the end of the file"}`);
-  }
-  const end = at + headerLength;
+  const end = Math.min(view.byteLength, MULTIBOOT2_SEARCH_BYTES);
   const tags: Multiboot2HeaderTag[] = [];
   const requiredInformation: number[] = [];
   const efiTagsIgnored: number[] = [];
@@ -275,15 +275,16 @@ function parseHeaderTags(view: DataView, at: number, architecture: number, heade
     const type = view.getUint16(p, true);
     const flags = view.getUint16(p + 2, true);
     const size = view.getUint32(p + 4, true);
-    // GRUB stops at the first tag of type 0 whatever its size says, so an end
-    // tag whose size runs past header_length still ends the header (avocados
-    // has one of size 12 in the last 8 bytes of its header).
+    // GRUB stops at the first tag of type 0 whatever its size says (avocados'
+    // end tag says 12 bytes in the last 8 of its header_length).
     if (type === HEADER_TAG_END) {
       sawEnd = true;
       break;
     }
     const tagName = `tag type ${type}${HEADER_TAG_NAMES[type] ? ` (${HEADER_TAG_NAMES[type]})` : ""}`;
-    if (size < 8 || p + size > end) throw new LoadError(`${where}: ${tagName} at offset ${hex(p)} has size ${size}, outside the header`);
+    if (size < 8 || p + size > end) {
+      throw new LoadError(`${where}: ${tagName} at offset ${hex(p)} has size ${size}, running past the file's first 32 KiB, where a loader reads the header`);
+    }
     tags.push({ type, flags, size, offset: p });
     const optional = (flags & HEADER_TAG_OPTIONAL) !== 0;
     const need = (bytes: number): void => {
@@ -336,7 +337,7 @@ function parseHeaderTags(view: DataView, at: number, architecture: number, heade
     }
     p += Math.ceil(size / 8) * 8;
   }
-  if (!sawEnd) throw new LoadError(`${where} has no end tag (type 0, size 8) within its header_length ${headerLength}`);
+  if (!sawEnd) throw new LoadError(`${where} has no end tag (type 0, size 8) within the file's first 32 KiB`);
   return {
     offset: at,
     architecture,
