@@ -2,7 +2,7 @@
 // build script, the golden recorder and the tests all use it.
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { closeSync, copyFileSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -154,9 +154,69 @@ export function expandScratchDisks(args: string[], dir: string): string[] {
   );
 }
 
-/** The full QEMU command line for ROM `name`'s image. */
+/**
+ * A ROM folder holding a file named `grub` is a multiboot2 kernel, which
+ * QEMU's -kernel cannot boot: its golden is recorded with GRUB 2 booting it
+ * from an ISO that grub-mkrescue builds afresh for each run, while cr3 boots
+ * the ELF directly. The file's non-empty lines (but # comments), joined by
+ * spaces, are the kernel's command line: GRUB's `multiboot2` line and cr3's
+ * -append both pass it.
+ */
+export function grubCommandLine(name: string, sourceDir = ROM_SOURCE_DIR): string | null {
+  const file = join(sourceDir, name, "grub");
+  if (!existsSync(file)) return null;
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line.length > 0 && !line.startsWith("#"))
+    .join(" ");
+}
+
+/** What building a GRUB ISO needs (Debian: grub-pc-bin grub-common xorriso mtools). */
+export const GRUB_TOOLS = ["grub-mkrescue", "xorriso"];
+export const GRUB_PC_MODULES = "/usr/lib/grub/i386-pc";
+export const GRUB_PACKAGES = "grub-pc-bin grub-common xorriso mtools";
+
+/** The GRUB tools missing on this host (empty when a GRUB ROM can be goldened). */
+export function missingGrubTools(): string[] {
+  const missing = GRUB_TOOLS.filter((tool) => !hasTool(tool));
+  if (!existsSync(GRUB_PC_MODULES)) missing.push(`${GRUB_PC_MODULES} (grub-pc-bin)`);
+  return missing;
+}
+
+/** Where the kernel lies on the ISO, and the grub.cfg that boots it. */
+const GRUB_KERNEL_PATH = "/boot/rom.elf";
+export function grubConfig(cmdline: string): string {
+  // terminal_output console: GRUB writes nothing to COM1, so the serial
+  // output starts with the ROM's own first line, as under -kernel.
+  return ["set timeout=0", "terminal_output console", `multiboot2 ${GRUB_KERNEL_PATH}${cmdline === "" ? "" : ` ${cmdline}`}`, "boot", ""].join("\n");
+}
+
+/** Builds `dir`/rom.iso: a GRUB 2 (i386-pc) rescue ISO booting `image` as a multiboot2 kernel. */
+export function buildGrubIso(name: string, image: string, dir: string): string {
+  const root = join(dir, "iso-root");
+  mkdirSync(join(root, "boot", "grub"), { recursive: true });
+  copyFileSync(image, join(root, GRUB_KERNEL_PATH));
+  writeFileSync(join(root, "boot", "grub", "grub.cfg"), grubConfig(grubCommandLine(name) ?? ""));
+  const iso = join(dir, "rom.iso");
+  execFileSync("grub-mkrescue", ["-o", iso, root], { stdio: ["ignore", "ignore", "pipe"] });
+  return iso;
+}
+
+/**
+ * The full command line for ROM `name`'s image as cr3 runs it (and QEMU,
+ * but for GRUB ROMs): `-kernel image`, plus `-append <command line>` for a
+ * GRUB ROM, whose command line GRUB passes under QEMU.
+ */
 export function qemuCommand(name: string, image = join(IMAGE_DIR, `${name}.elf`)): string[] {
-  return [...QEMU_ARGS, ...extraQemuArgs(name), "-kernel", image];
+  const cmdline = grubCommandLine(name);
+  const append = cmdline === null || cmdline === "" ? [] : ["-append", cmdline];
+  return [...QEMU_ARGS, ...extraQemuArgs(name), "-kernel", image, ...append];
+}
+
+/** The QEMU command line for a GRUB ROM: the same, booting the ISO instead of -kernel. */
+export function grubQemuCommand(name: string, iso: string): string[] {
+  return [...QEMU_ARGS, ...extraQemuArgs(name), "-cdrom", iso];
 }
 
 export interface QemuRun {
@@ -171,7 +231,8 @@ export function runUnderQemu(name: string, image = join(IMAGE_DIR, `${name}.elf`
   const scratch = mkdtempSync(join(tmpdir(), `cr3-qemu-${name}-`));
   let run;
   try {
-    run = spawnSync(QEMU, expandScratchDisks(qemuCommand(name, image), scratch), {
+    const command = grubCommandLine(name) === null ? qemuCommand(name, image) : grubQemuCommand(name, buildGrubIso(name, image, scratch));
+    run = spawnSync(QEMU, expandScratchDisks(command, scratch), {
       encoding: "latin1",
       timeout: QEMU_TIMEOUT_MS,
       stdio: ["ignore", "pipe", "pipe"],
@@ -180,8 +241,9 @@ export function runUnderQemu(name: string, image = join(IMAGE_DIR, `${name}.elf`
     rmSync(scratch, { recursive: true, force: true });
   }
   const raw = run.stdout ?? "";
-  // SeaBIOS's banner ends without a newline ("Booting from ROM.."), so the
-  // ROM's first line may start mid-line.
+  // SeaBIOS's banner ends without a newline ("Booting from ROM..", or
+  // "Booting from DVD/CD..." before GRUB), so the ROM's first line may start
+  // mid-line.
   const start = raw.indexOf(FIRST_LINE_PREFIX);
   return {
     output: start >= 0 ? raw.slice(start) : raw,
@@ -196,13 +258,27 @@ export function qemuVersion(): string {
 
 /** A golden file: a header of '#' lines (QEMU version, command, exit status), then the output. */
 export function formatGolden(name: string, run: QemuRun, version: string): string {
+  const cmdline = grubCommandLine(name);
+  const how =
+    cmdline === null
+      ? [`# ${QEMU} ${qemuCommand(name).join(" ")}`]
+      : [
+          `# booted by GRUB 2 (i386-pc), from a fresh ISO made by ${grubVersion()} holding ${IMAGE_DIR}/${name}.elf as ${GRUB_KERNEL_PATH} and this grub.cfg:`,
+          ...grubConfig(cmdline).trimEnd().split("\n").map((line) => `#   ${line}`),
+          `# ${QEMU} ${grubQemuCommand(name, "rom.iso").join(" ")}`,
+          `# cr3 boots the ELF directly: cr3 ${qemuCommand(name).map((arg) => (/\s/.test(arg) ? `'${arg}'` : arg)).join(" ")}`,
+        ];
   return [
     `# golden output of ${IMAGE_DIR}/${name}.elf, recorded by npm run golden`,
     `# ${version}`,
-    `# ${QEMU} ${qemuCommand(name).join(" ")}`,
+    ...how,
     `# exit status: ${run.status}`,
     run.output,
   ].join("\n");
+}
+
+export function grubVersion(): string {
+  return execFileSync("grub-mkrescue", ["--version"], { encoding: "utf8" }).split("\n")[0].trim();
 }
 
 export interface Golden {

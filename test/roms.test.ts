@@ -3,6 +3,8 @@
 // (b) live QEMU still produces every committed golden. Both need host tools:
 // without them the checks are skipped with a message, except under CI
 // (CI=true), where .ci/run installs the tools and a missing one fails.
+// A ROM with a `grub` file (a multiboot2 kernel) is booted under QEMU through
+// a GRUB ISO, so its golden check also needs grub-mkrescue and xorriso.
 
 import { mkdtempSync, readFileSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,10 +13,13 @@ import { describe, expect, it } from "vitest";
 import {
   BUILD_TOOLS,
   GOLDEN_DIR,
+  GRUB_PACKAGES,
   IMAGE_DIR,
   QEMU,
   buildRom,
+  grubCommandLine,
   hasTool,
+  missingGrubTools,
   parseGolden,
   romNames,
   runUnderQemu,
@@ -29,6 +34,13 @@ if (!inCi && missingBuildTools.length > 0) {
 }
 if (!inCi && !haveQemu) {
   console.warn(`test ROMs: ${QEMU} not found: the golden checks are skipped (Debian: apt-get install qemu-system-x86)`);
+}
+const grubRoms = roms.filter((rom) => grubCommandLine(rom) !== null);
+const missingGrub = grubRoms.length > 0 ? missingGrubTools() : [];
+if (!inCi && haveQemu && missingGrub.length > 0) {
+  console.warn(
+    `test ROMs: ${missingGrub.join(", ")} not found: the golden checks of ${grubRoms.join(", ")} (booted through GRUB) are skipped (Debian: apt-get install ${GRUB_PACKAGES})`,
+  );
 }
 
 describe("test ROMs", () => {
@@ -57,8 +69,10 @@ describe("test ROMs", () => {
   });
 
   for (const rom of roms) {
-    it.skipIf(!inCi && !haveQemu)(`${rom}: live QEMU reproduces the golden`, () => {
+    const viaGrub = grubRoms.includes(rom);
+    it.skipIf(!inCi && (!haveQemu || (viaGrub && missingGrub.length > 0)))(`${rom}: live QEMU reproduces the golden${viaGrub ? " (through GRUB)" : ""}`, () => {
       expect(haveQemu, `CI must install ${QEMU}`).toBe(true);
+      if (viaGrub) expect(missingGrub, `CI must install ${GRUB_PACKAGES}`).toEqual([]);
       const golden = parseGolden(readFileSync(join(GOLDEN_DIR, `${rom}.txt`), "latin1"));
       const run = runUnderQemu(rom);
       expect(run.timedOut, `${rom} did not finish under QEMU`).toBe(false);
