@@ -18,7 +18,7 @@ function edgeNs(k: number): number {
 
 function setup() {
   const cpu = { icount: 0 };
-  const clock = new MachineClock();
+  const clock = new MachineClock("virtual", 0);
   clock.attach(cpu);
   /** Times at which IRQ0 rose. */
   const irq0: number[] = [];
