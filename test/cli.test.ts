@@ -94,6 +94,10 @@ describe("cr3 command line", () => {
     for (const key of ["seconds", "mips", "itlbHits", "itlbMisses", "dtlbHits", "dtlbMisses", "walks", "walkMemoryReads", "pageFaults"]) {
       expect(typeof stats[key], key).toBe("number");
     }
+    // Virtual time: 32 ns per instruction by default, and this ROM never halts.
+    expect(stats.guestSeconds).toBeCloseTo(200000 * 32e-9, 12);
+    expect(stats.idleSeconds).toBe(0);
+    expect(r.stderr).toMatch(/^guest time +0\.006 s, 0\.000 s of it halted/m);
   });
 
   it("a guest that halts with interrupts off ends the run in one line", () => {

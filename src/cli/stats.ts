@@ -1,5 +1,6 @@
 // --stats and --stats-json: what the run cost — instructions, MIPS, TLB
-// hits and misses, page walks, page faults by cause, CR3 switches.
+// hits and misses, page walks, page faults by cause, CR3 switches, guest
+// time and how much of it was idle, external interrupts delivered.
 
 import type { PcMachine } from "../machine/pc.ts";
 
@@ -21,6 +22,13 @@ export interface RunStats {
   cr3Writes: number;
   tlbFlushes: number;
   invlpgs: number;
+  /** Guest time at the end of the run, in seconds (virtual or host clock). */
+  guestSeconds: number;
+  /** Of which the CPU spent halted, skipped over (virtual clock). */
+  idleSeconds: number;
+  /** External interrupts delivered through the local APIC and through the 8259. */
+  apicInterrupts: number;
+  picInterrupts: number;
   exitStatus: number;
 }
 
@@ -52,6 +60,10 @@ export function runStats(machine: PcMachine, seconds: number, exitStatus: number
     cr3Writes: s.cr3Writes,
     tlbFlushes: s.fullFlushes + s.pcidFlushes,
     invlpgs: s.invlpgs,
+    guestSeconds: machine.clock.now() / 1e9,
+    idleSeconds: machine.clock.idleNanoseconds / 1e9,
+    apicInterrupts: machine.router.apicInterrupts,
+    picInterrupts: machine.router.picInterrupts,
     exitStatus,
   };
 }
@@ -73,6 +85,8 @@ export function formatStats(s: RunStats): string {
       `page walks     ${s.walks}, ${s.walkMemoryReads} page-table reads (${s.walks === 0 ? "-" : (s.walkMemoryReads / s.walks).toFixed(2)} per walk)`,
       `page faults    ${s.pageFaults}${causes === "" ? "" : `: ${causes}`}`,
       `CR3 writes     ${s.cr3Writes}; TLB flushes ${s.tlbFlushes}; INVLPG ${s.invlpgs}`,
+      `guest time     ${s.guestSeconds.toFixed(3)} s, ${s.idleSeconds.toFixed(3)} s of it halted${s.guestSeconds > 0 ? ` (${pct(s.idleSeconds, s.guestSeconds)})` : ""}`,
+      `interrupts     ${s.apicInterrupts} through the local APIC, ${s.picInterrupts} through the 8259`,
     ].join("\n") + "\n"
   );
 }

@@ -62,6 +62,11 @@ export class MachineClock {
     this.hostStart = performance.now();
   }
 
+  /** Virtual ns skipped while the CPU was halted, since power-on. */
+  get idleNanoseconds(): number {
+    return this.idleNs;
+  }
+
   /** Time follows this counter's instructions (virtual mode). */
   attach(counter: InstructionCounter): void {
     this.counter = counter;

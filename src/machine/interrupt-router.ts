@@ -45,6 +45,9 @@ export class InterruptRouter implements InterruptController {
   inputOpen = false;
   /** Virtual ns skipped while halted, and the instruction slots that stands for, since last read. */
   idleInstructions = 0;
+  /** Interrupts acknowledged from the local APIC and from the 8259 (INTA cycles that gave a vector). */
+  apicInterrupts = 0;
+  picInterrupts = 0;
 
   constructor(cpu: Cpu, clock: MachineClock, pic: LegacyPic, lapic: ApicForRouter, ioapic: IoApicForRouter) {
     this.cpu = cpu;
@@ -67,8 +70,13 @@ export class InterruptRouter implements InterruptController {
 
   acknowledge(): number {
     let vector = -1;
-    if (this.lapic.hasInterrupt()) vector = this.lapic.acknowledge();
-    else if (this.pic.hasInterrupt() && this.lapic.acceptsPicInterrupts()) vector = this.pic.acknowledge();
+    if (this.lapic.hasInterrupt()) {
+      vector = this.lapic.acknowledge();
+      this.apicInterrupts++;
+    } else if (this.pic.hasInterrupt() && this.lapic.acceptsPicInterrupts()) {
+      vector = this.pic.acknowledge();
+      this.picInterrupts++;
+    }
     this.update();
     return vector;
   }
