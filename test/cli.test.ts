@@ -1,5 +1,5 @@
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseGolden } from "../scripts/rom-tools.ts";
@@ -153,3 +153,40 @@ function haltingKernel(): Uint8Array {
   image[0x31] = 0xf4; // hlt
   return image;
 }
+
+describe("cr3 KERNEL on the PC platform", () => {
+  const QEMU_FLAGS = ["-m", "256", "-serial", "stdio", "-no-reboot", "-nographic", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"];
+
+  it("a disk's writes reach its file at the end of the run, and never with snapshot=on", () => {
+    const dir = mkdtempSync(join(tmpdir(), "cr3-disk-"));
+    const blank = (name: string): string => {
+      const path = join(dir, name);
+      const fd = openSync(path, "w");
+      ftruncateSync(fd, 8 << 20);
+      closeSync(fd);
+      return path;
+    };
+    const kept = blank("kept.img");
+    const scratch = blank("scratch.img");
+    const a = cr3("-kernel", "test-roms/images/disk.elf", ...QEMU_FLAGS, "-drive", `file=${kept},format=raw,index=0`);
+    const b = cr3("-kernel", "test-roms/images/disk.elf", ...QEMU_FLAGS, "-drive", `file=${scratch},format=raw,index=0,snapshot=on`);
+    expect(a.status, a.stderr).toBe(b.status);
+    expect(a.stdout).toBe(b.stdout);
+    // The ROM writes LBA 1 with pattern(lba, i) = lba * 0x9E37 + i * 0x0101 + 0x5A per 16-bit word.
+    const disk = readFileSync(kept);
+    const word = (lba: number, i: number): number => disk.readUInt16LE(lba * 512 + 2 * i);
+    expect([word(1, 0), word(1, 1), word(1, 255)]).toEqual([0x9e37 + 0x5a, 0x9e37 + 0x0101 + 0x5a, (0x9e37 + 255 * 0x0101 + 0x5a) & 0xffff]);
+    expect(readFileSync(scratch).every((byte) => byte === 0)).toBe(true);
+  });
+
+  it("SIGTERM ends the run in one line with status 0, as QEMU does", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "-kernel", "test-roms/images/bench-compute.elf", "-serial", "none", "-display", "none"]);
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    await new Promise((r) => setTimeout(r, 2500));
+    child.kill("SIGTERM");
+    const status = await new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+    expect(stderr).toContain("cr3: terminating on signal SIGTERM\n");
+    expect(status).toBe(0);
+  }, 20_000);
+});

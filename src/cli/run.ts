@@ -203,7 +203,8 @@ async function runMachine(
       status = EXIT_LIMIT;
       break;
     default:
-      status = 0; // Ctrl-A x
+      if (stdin.signal !== null) log(`cr3: terminating on signal ${stdin.signal}\n`);
+      status = 0; // Ctrl-A x, or a signal: QEMU also exits with 0
   }
 
   const stats = runStats(machine, seconds, status);
@@ -306,6 +307,13 @@ class StdoutBuffer {
  */
 class HostInput {
   quitRequested = false;
+  /** SIGINT or SIGTERM received: the run stops at the next slice, so disk images are still flushed. */
+  signal: string | null = null;
+  private readonly onSignal = (name: NodeJS.Signals): void => {
+    this.signal = name;
+    this.quitRequested = true;
+    this.wakeUp();
+  };
   /** Whether more input may still come. */
   open: boolean;
   private readonly listener: ((data: Buffer) => void) | null;
@@ -345,6 +353,8 @@ class HostInput {
       else machine.ps2.typeBytes(Uint8Array.from(bytes));
       this.wakeUp();
     };
+    process.on("SIGINT", this.onSignal);
+    process.on("SIGTERM", this.onSignal);
     stdin.on("data", this.listener);
     stdin.on("end", () => {
       this.open = false;
@@ -381,6 +391,8 @@ class HostInput {
   }
 
   close(): void {
+    process.off("SIGINT", this.onSignal);
+    process.off("SIGTERM", this.onSignal);
     if (this.listener === null) return;
     process.stdin.off("data", this.listener);
     if (this.raw) process.stdin.setRawMode(false);
