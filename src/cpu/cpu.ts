@@ -219,6 +219,10 @@ export class Cpu {
   /** Set by the interrupt controller when an interrupt may be pending. */
   interruptRequested = false;
   interruptController: InterruptController | null = null;
+  /** An NMI waits to be taken (it ignores IF; SDM 6.7.1). */
+  nmiPending = false;
+  /** An NMI handler runs: further NMIs wait for the next IRET. */
+  nmiBlocked = false;
   tscOffset = 0;
   /** The TSC's time base; the PC machine points it at its clock (1 tick = 1 ns). */
   tscNow: () => number = () => this.icount;
@@ -274,6 +278,8 @@ export class Cpu {
     this.gdtLimit = this.idtLimit = 0xffff;
     this.halted = false;
     this.interruptShadow = false;
+    this.nmiPending = false;
+    this.nmiBlocked = false;
     this.deliveringVector = -1;
     this.faultChain = [];
     this.stopReason = STOP_NONE;
@@ -1066,7 +1072,7 @@ export class Cpu {
           continue;
         }
         while (this.remaining > 0 && !this.halted) {
-          if (this.interruptRequested && !this.interruptShadow && (this.eflags & IF) !== 0) {
+          if (this.interruptRequested && !this.interruptShadow && ((this.eflags & IF) !== 0 || this.nmiPending)) {
             this.takeInterrupt();
             if (this.halted) break;
           }
@@ -1102,7 +1108,29 @@ export class Cpu {
     this.remaining = 0;
   }
 
+  /** The NMI pin (an NMI IPI, or LINT1 in NMI mode): the CPU takes vector 2 at the next instruction boundary. */
+  requestNmi(): void {
+    this.nmiPending = true;
+    if (!this.nmiBlocked) this.interruptRequested = true;
+  }
+
+  unblockNmi(): void {
+    this.nmiBlocked = false;
+    if (this.nmiPending) this.interruptRequested = true;
+  }
+
   private takeInterrupt(): void {
+    if (this.nmiPending && !this.nmiBlocked) {
+      this.nmiPending = false;
+      this.nmiBlocked = true;
+      this.halted = false;
+      this.startLo = this.ripLo;
+      this.startHi = this.ripHi;
+      deliverInterrupt(this, 2, -1, INT_EXTERNAL);
+      // Whatever the controllers still request comes after the handler's first instruction.
+      return;
+    }
+    if ((this.eflags & IF) === 0) return;
     const controller = this.interruptController;
     if (controller === null) {
       this.interruptRequested = false;
@@ -1121,6 +1149,10 @@ export class Cpu {
 
   /** HLT: sleep until an interrupt can be taken. Returns false when the run must end. */
   private wake(): boolean {
+    if (this.nmiPending && !this.nmiBlocked) {
+      this.halted = false;
+      return true;
+    }
     const controller = this.interruptController;
     if ((this.eflags & IF) === 0 || controller === null || !controller.canInterrupt()) {
       this.requestStop(STOP_HALTED);

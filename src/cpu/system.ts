@@ -831,6 +831,8 @@ function nullInaccessibleSegments(cpu: Cpu): void {
 /** IRET / IRETD / IRETQ (SDM Vol. 2 IRET), protected and IA-32e modes; no task returns, no virtual-8086 mode. */
 export function interruptReturn(cpu: Cpu, size: number): void {
   const lma = (cpu.mmu.efer & EFER_LMA) !== 0;
+  // SDM 6.7.1: IRET ends the blocking of NMIs that delivering an NMI began.
+  if (cpu.nmiBlocked) cpu.unblockNmi();
   if ((cpu.mmu.cr0 & CR0_PE) === 0) {
     const ip = cpu.peek(size, 0);
     const cs = cpu.peek(size, size) & 0xffff;

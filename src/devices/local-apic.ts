@@ -101,8 +101,10 @@ export class LocalApic implements MmioDevice {
   private baseLow = LAPIC_BASE | BASE_BSP | BASE_ENABLE;
   private baseHigh = 0;
 
-  /** IPIs the guest sent that reach no one here (INIT, SIPI, NMI, other CPUs). */
+  /** IPIs the guest sent that reach no one here (INIT, SIPI, SMI, other CPUs). */
   ipisIgnored = 0;
+  /** An NMI for this CPU (an NMI IPI to itself): the CPU's NMI input. */
+  onNmi: (() => void) | null = null;
   /** The guest moved the APIC base (the page stays at 0xFEE00000). */
   baseRelocated = false;
 
@@ -417,8 +419,9 @@ export class LocalApic implements MmioDevice {
   /**
    * ICR low write sends an IPI (SDM 10.6.1). With one CPU only a fixed or
    * lowest-priority IPI that names this APIC (shorthand self or all, or a
-   * matching destination) does anything: it sets IRR, edge-triggered. INIT,
-   * SIPI, NMI, SMI and IPIs for other CPUs are dropped harmlessly. Delivery
+   * matching destination) does anything: it sets IRR, edge-triggered; an NMI
+   * to itself reaches the CPU's NMI input (the vector is ignored). INIT, SIPI,
+   * SMI and IPIs for other CPUs are dropped harmlessly. Delivery
    * status (bit 12) always reads 0: the send completes at once.
    */
   private sendIpi(): void {
@@ -428,6 +431,10 @@ export class LocalApic implements MmioDevice {
     const logical = (this.icrLow & 0x800) !== 0;
     const toSelf =
       shorthand === 1 || shorthand === 2 || (shorthand === 0 && this.matchesDestination(this.icrHigh >>> 24, logical));
+    if (mode === 4 && toSelf && this.onNmi !== null) {
+      this.onNmi();
+      return;
+    }
     if (mode !== 0 && mode !== 1) {
       this.ipisIgnored++;
       return;

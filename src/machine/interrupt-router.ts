@@ -65,7 +65,9 @@ export class InterruptRouter implements InterruptController {
 
   /** A controller's output may have changed: recompute the CPU's request flag. */
   update(): void {
-    this.cpu.interruptRequested = this.lapic.hasInterrupt() || (this.pic.hasInterrupt() && this.lapic.acceptsPicInterrupts());
+    const cpu = this.cpu;
+    cpu.interruptRequested =
+      (cpu.nmiPending && !cpu.nmiBlocked) || this.lapic.hasInterrupt() || (this.pic.hasInterrupt() && this.lapic.acceptsPicInterrupts());
   }
 
   acknowledge(): number {

@@ -134,6 +134,7 @@ export class PcMachine {
     this.pic.onChange = () => router.update();
     this.lapic.onChange = () => router.update();
     this.lapic.onLevelEoi = (vector) => this.ioapic.eoi(vector);
+    this.lapic.onNmi = () => cpu.requestNmi();
     // An ExtINT entry passes the 8259's vector on; with no request there is nothing to deliver.
     this.ioapic.onExtInt = () => this.pic.acknowledge();
     this.pic.attach(ports);
