@@ -3,7 +3,8 @@
 // followed to the FADT and MADT, every checksum summed. Expected values come
 // from the ACPI specification and from QEMU's pc machine (hw/i386/acpi-build.c
 // and acpi-common.c: FADT revision 1, PM base 0x600, SCI 9, the MADT's
-// overrides IRQ0 -> GSI 2 and 5/9/10/11 level active high, _S5_ = 0).
+// overrides IRQ0 -> GSI 2 and 5/9/10/11 level active high, _S5_ = 0; the
+// HPET table of build_hpet and the IA-PC HPET specification 1.0a, 3.2.4).
 
 import { describe, expect, it } from "vitest";
 import { acpiTablesRange, buildAcpiTables, RSDP_ADDRESS, s5Aml } from "../src/boot/acpi-tables.ts";
@@ -82,22 +83,42 @@ describe("RSDP", () => {
 });
 
 describe("RSDT", () => {
-  it("lists the FADT, the MADT and the WAET; headers carry QEMU's OEM fields and good checksums", () => {
+  it("lists the FADT, the MADT, the HPET and the WAET in QEMU's order; headers carry QEMU's OEM fields and good checksums", () => {
     const m = machine();
     const t = buildAcpiTables(m);
     const rsdt = table(m, t.rsdtAddress);
-    expect(rsdt).toMatchObject({ signature: "RSDT", length: 36 + 12, revision: 1, checksumOk: true, oemId: "BOCHS ", oemTableId: "BXPC    ", creatorId: "BXPC" });
-    const fromRsdt = [u32(m, t.rsdtAddress + 36), u32(m, t.rsdtAddress + 40), u32(m, t.rsdtAddress + 44)];
-    expect(fromRsdt.map((pa) => table(m, pa).signature)).toEqual(["FACP", "APIC", "WAET"]);
+    expect(rsdt).toMatchObject({ signature: "RSDT", length: 36 + 16, revision: 1, checksumOk: true, oemId: "BOCHS ", oemTableId: "BXPC    ", creatorId: "BXPC" });
+    const fromRsdt = [0, 1, 2, 3].map((i) => u32(m, t.rsdtAddress + 36 + 4 * i));
+    expect(fromRsdt).toEqual([t.fadtAddress, t.madtAddress, t.hpetAddress, t.waetAddress]);
+    expect(fromRsdt.map((pa) => table(m, pa).signature)).toEqual(["FACP", "APIC", "HPET", "WAET"]);
+    expect(fromRsdt.every((pa) => table(m, pa).checksumOk)).toBe(true);
   });
 
-  it("and its tables sit where QEMU 7.2 puts them with -m 1G (Dreamos64's log under QEMU: FACP 0x3FFE198C, APIC 0x3FFE1A00, WAET 0x3FFE1AB0, RSDT 0x3FFE1AD8)", () => {
+  it("and its tables sit where QEMU 7.2 puts them with -m 1G (Dreamos64's log under QEMU: FACP 0x3FFE198C, APIC 0x3FFE1A00, HPET 0x3FFE1A78, WAET 0x3FFE1AB0, RSDT 0x3FFE1AD8)", () => {
     const m = machine(1024 * MIB);
     const t = buildAcpiTables(m);
-    expect([t.facsAddress, t.dsdtAddress, t.fadtAddress, t.madtAddress, t.waetAddress, t.rsdtAddress]).toEqual([
-      0x3ffe0000, 0x3ffe0040, 0x3ffe198c, 0x3ffe1a00, 0x3ffe1ab0, 0x3ffe1ad8,
+    expect([t.facsAddress, t.dsdtAddress, t.fadtAddress, t.madtAddress, t.hpetAddress, t.waetAddress, t.rsdtAddress]).toEqual([
+      0x3ffe0000, 0x3ffe0040, 0x3ffe198c, 0x3ffe1a00, 0x3ffe1a78, 0x3ffe1ab0, 0x3ffe1ad8,
     ]);
     expect(table(m, t.madtAddress).length).toBe(120);
+    // Packed without gaps: each table ends where the next begins.
+    expect(t.madtAddress + 120).toBe(t.hpetAddress);
+    expect(t.hpetAddress + table(m, t.hpetAddress).length).toBe(t.waetAddress);
+  });
+
+  it("HPET is QEMU's build_hpet: 56 bytes, revision 1, block ID 0x8086A201, GAS system memory 0xFED00000, number 0, min tick 0", () => {
+    const m = machine();
+    const t = buildAcpiTables(m);
+    const h = t.hpetAddress;
+    expect(table(m, h)).toMatchObject({ signature: "HPET", length: 56, revision: 1, checksumOk: true, oemId: "BOCHS ", oemTableId: "BXPC    " });
+    expect(u32(m, h + 36)).toBe(0x8086a201); // event timer block ID
+    // Generic Address Structure: space 0 (memory), bit width, bit offset, access size, 64-bit address.
+    expect(bytesAt(m, h + 40, 4)).toEqual([0, 0, 0, 0]);
+    expect(u32(m, h + 44)).toBe(0xfed00000);
+    expect(u32(m, h + 48)).toBe(0);
+    expect(m.bus.read8(h + 52)).toBe(0); // HPET number
+    expect(u16(m, h + 53)).toBe(0); // minimum clock tick in periodic mode
+    expect(m.bus.read8(h + 55)).toBe(0); // page protection
   });
 
   it("WAET is QEMU's: 40 bytes, revision 1, flags 2 (PM timer good)", () => {
@@ -113,7 +134,7 @@ describe("RSDT", () => {
       const t = buildAcpiTables(m);
       expect(t.reserved).toEqual({ base: ram - 0x20000, length: 0x20000 });
       expect(acpiTablesRange(m.config)).toEqual(t.reserved);
-      for (const pa of [t.facsAddress, t.dsdtAddress, t.fadtAddress, t.madtAddress, t.waetAddress, t.rsdtAddress]) {
+      for (const pa of [t.facsAddress, t.dsdtAddress, t.fadtAddress, t.madtAddress, t.hpetAddress, t.waetAddress, t.rsdtAddress]) {
         expect(pa).toBeGreaterThanOrEqual(ram - 0x20000);
         expect(pa).toBeLessThan(ram);
       }

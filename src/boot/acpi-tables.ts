@@ -11,16 +11,21 @@
 //   tables and which the multiboot memory maps already mark reserved, at the
 //   offsets QEMU 7.2 gives them there (its tables are packed without
 //   alignment after a 6476-byte DSDT): FACS +0, DSDT +0x40, FADT +0x198C,
-//   MADT +0x1A00, (HPET +0x1A78: cr3 has no HPET, so none), WAET +0x1AB0,
-//   RSDT +0x1AD8. A kernel that prints where it found a table prints the
-//   same address under cr3 as under QEMU (Dreamos64 and avocados do);
+//   MADT +0x1A00, HPET +0x1A78, WAET +0x1AB0, RSDT +0x1AD8, and the RSDT
+//   lists FADT, MADT, HPET, WAET in that order, as QEMU's. A kernel that
+//   prints where it found a table prints the same address under cr3 as
+//   under QEMU (Dreamos64 and avocados do);
 // - the OEM ID "BOCHS " and OEM table ID "BXPC    ", creator "BXPC", as
 //   QEMU writes them: a kernel that prints them prints the same line.
 //
 // The FADT is QEMU's pc one: revision 1 (116 bytes), SCI on IRQ 9, SMI_CMD
 // 0xB2 with ACPI enable/disable 0xF1/0xF0, the PIIX4 PM blocks at
 // 0x600/0x604/0x608 and GPE0 at 0xAFE0 (src/devices/acpi-pm.ts serves them).
-// The MADT is QEMU's build_madt for one CPU. The DSDT's AML holds only
+// The MADT is QEMU's build_madt for one CPU. The HPET table is QEMU's
+// build_hpet (IA-PC HPET specification 1.0a, 3.2.4): the event timer block
+// ID (the capabilities register's low half), the block at 0xFED00000 as a
+// system-memory GAS with zero width, offset and access size, HPET number 0,
+// minimum periodic tick 0, no page protection. The DSDT's AML holds only
 // Name(\_S5_, Package(4){0, 0, 0, 0}): SLP_TYP 0 for soft-off, QEMU's value.
 
 import type { PhysicalBus } from "../machine/bus.ts";
@@ -38,6 +43,7 @@ import {
   SCI_IRQ,
   SMI_CMD_PORT,
 } from "../devices/acpi-pm.ts";
+import { HPET_BASE, HPET_CAPABILITIES } from "../devices/hpet.ts";
 
 /** Default RSDP address: in the 0xF0000 segment, as SeaBIOS's. */
 export const RSDP_ADDRESS = 0xf5a00;
@@ -72,7 +78,9 @@ export const FADT_LENGTH = 116;
 /** WAET flags (Windows ACPI Emulated Devices Table): bit 1, the PM timer needs one read only, as QEMU sets it. */
 export const WAET_PM_TIMER_GOOD = 1 << 1;
 /** Where QEMU 7.2's pc machine puts each table, from the start of the table area. */
-export const QEMU_TABLE_OFFSETS = { facs: 0, dsdt: 0x40, fadt: 0x198c, madt: 0x1a00, waet: 0x1ab0, rsdt: 0x1ad8 } as const;
+export const QEMU_TABLE_OFFSETS = { facs: 0, dsdt: 0x40, fadt: 0x198c, madt: 0x1a00, hpet: 0x1a78, waet: 0x1ab0, rsdt: 0x1ad8 } as const;
+/** ACPI Generic Address Structure address space 0: system memory (ACPI 5.2.3.2). */
+export const GAS_SYSTEM_MEMORY = 0;
 /** CMOS index of the century byte (QEMU's RTC_CENTURY). */
 export const RTC_CENTURY_INDEX = 0x32;
 
@@ -91,6 +99,7 @@ export interface AcpiTables {
   readonly dsdtAddress: number;
   readonly facsAddress: number;
   readonly waetAddress: number;
+  readonly hpetAddress: number;
   /** The RAM the tables occupy, to be kept reserved in memory maps. */
   readonly reserved: { readonly base: number; readonly length: number };
   /** A copy of the RSDP's 20 bytes (the ACPI 1.0 form), for the multiboot2 old ACPI tag. */
@@ -260,6 +269,21 @@ export function buildRsdt(entries: readonly number[]): Uint8Array {
   return finishTable(w);
 }
 
+/** The HPET description table (IA-PC HPET 1.0a, 3.2.4): 56 bytes, revision 1. */
+export function buildHpetTable(): Uint8Array {
+  const w = tableHeader("HPET", 1)
+    .u32(HPET_CAPABILITIES) // event timer block ID
+    .u8(GAS_SYSTEM_MEMORY)
+    .u8(0) // register bit width
+    .u8(0) // register bit offset
+    .u8(0) // access size
+    .u64(HPET_BASE)
+    .u8(0) // HPET number
+    .u16(0) // main counter minimum clock tick in periodic mode
+    .u8(0); // page protection and OEM attribute
+  return finishTable(w);
+}
+
 /** WAET (Microsoft's Windows ACPI Emulated Devices Table): a header and a flags word. */
 export function buildWaet(): Uint8Array {
   return finishTable(tableHeader("WAET", 1).u32(WAET_PM_TIMER_GOOD));
@@ -290,7 +314,7 @@ export function writeGuestBytes(bus: PhysicalBus, pa: number, bytes: Uint8Array,
 
 const align = (n: number, a: number): number => Math.ceil(n / a) * a;
 
-/** Writes the RSDP, RSDT, FADT, FACS, DSDT, MADT and WAET into guest RAM. */
+/** Writes the RSDP, RSDT, FADT, FACS, DSDT, MADT, HPET and WAET into guest RAM. */
 export function buildAcpiTables(memory: AcpiMemory, options: AcpiTableOptions = {}): AcpiTables {
   const bus = memory.bus;
   const rsdpAddress = options.rsdpAddress ?? RSDP_ADDRESS;
@@ -305,19 +329,22 @@ export function buildAcpiTables(memory: AcpiMemory, options: AcpiTableOptions = 
   const dsdtAddress = base + at.dsdt;
   const fadtAddress = base + at.fadt;
   const madtAddress = base + at.madt;
+  const hpetAddress = base + at.hpet;
   const waetAddress = base + at.waet;
   const rsdtAddress = base + at.rsdt;
   const facs = buildFacs();
   const dsdt = buildDsdt();
   const fadt = buildFadt(facsAddress, dsdtAddress);
   const madt = buildMadt();
+  const hpet = buildHpetTable();
   const waet = buildWaet();
-  const rsdt = buildRsdt([fadtAddress, madtAddress, waetAddress]);
+  const rsdt = buildRsdt([fadtAddress, madtAddress, hpetAddress, waetAddress]);
   const placed: Array<[number, Uint8Array, string]> = [
     [facsAddress, facs, "FACS"],
     [dsdtAddress, dsdt, "DSDT"],
     [fadtAddress, fadt, "FADT"],
     [madtAddress, madt, "MADT"],
+    [hpetAddress, hpet, "HPET"],
     [waetAddress, waet, "WAET"],
     [rsdtAddress, rsdt, "RSDT"],
   ];
@@ -339,6 +366,7 @@ export function buildAcpiTables(memory: AcpiMemory, options: AcpiTableOptions = 
     dsdtAddress,
     facsAddress,
     waetAddress,
+    hpetAddress,
     reserved: options.tablesAddress === undefined ? { base, length: ACPI_TABLES_SIZE } : { base, length: align(end - base, 4096) },
     rsdpV1: rsdp.slice(),
     rsdpV2: null,
