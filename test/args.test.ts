@@ -70,8 +70,9 @@ describe("parseArgs: a hobby-OS Makefile line", () => {
   it("tells cr3's --vga from QEMU's --vga std", () => {
     const a = ok("k.elf", "--vga", "std");
     expect(a.vga).toBe(false);
-    expect(a.warnings).toHaveLength(1);
+    expect(a.vgaCard).toBe("std");
     expect(ok("--vga", "k.elf").vga).toBe(true);
+    expect(ok("k.elf", "-nodefaults", "-vga", "none")).toMatchObject({ nodefaults: true, vgaCard: "none" });
   });
 
   it("--help and --version need no kernel", () => {
@@ -241,7 +242,6 @@ describe("parseArgs: QEMU flags accepted with a warning", () => {
     [["-machine", "type=q35,accel=kvm"], /^-machine type=q35,accel=kvm ignored/],
     [["-name", "myos"], /^-name myos ignored/],
     [["-monitor", "none"], /^-monitor none ignored/],
-    [["-vga", "std"], /^-vga std ignored/],
     [["-boot", "d"], /^-boot d ignored/],
     [["-rtc", "base=utc,driftfix=slew"], /^-rtc driftfix=slew ignored/],
     [["-icount", "shift=auto"], /^-icount shift=auto: cr3 uses its fixed default shift of 5 \(32 ns per instruction\)/],
@@ -306,7 +306,7 @@ describe("parseArgs: QEMU flags refused", () => {
     [["-cdrom", "os.iso"], "-cdrom is not supported yet"],
     [["--cdrom", "os.iso"], "--cdrom is not supported yet"],
     [["-monitor", "stdio"], "-monitor stdio is not supported"],
-    [["-vga", "cirrus"], "-vga cirrus is not supported"],
+    [["-vga", "cirrus"], "-vga cirrus is not supported: cr3 accepts -vga std or -vga none"],
     [["-machine", "microvm"], "-machine microvm is not supported"],
     [["-machine", "q35,smm=off"], "property 'smm' is not supported"],
     [["-accel", "xyz"], "unknown accelerator 'xyz'"],

@@ -69,6 +69,10 @@ export interface ParsedArgs {
   readonly statsJson: string | undefined;
   readonly vga: boolean;
   readonly vgaDump: string | undefined;
+  /** -nodefaults: no default devices; of cr3's, only the VGA's PCI function is optional. */
+  readonly nodefaults: boolean;
+  /** -vga: the card asked for; undefined: QEMU's default (std, unless -nodefaults). */
+  readonly vgaCard: "std" | "none" | undefined;
   /** --screenshot FILE: the linear framebuffer as a PNG at exit (multiboot2 graphics kernels). */
   readonly screenshot: string | undefined;
   /** --clock: virtual (instructions drive time; the default) or host. */
@@ -147,9 +151,9 @@ const OPTIONS: Record<string, OptionSpec> = {
   "-enable-kvm": ignore(INTERPRETER),
   "-accel": valued((s, v, f) => parseAccel(s, v, f)),
   "-name": ignore("cr3 has no window to name", true),
-  "-nodefaults": flag(() => undefined), // cr3 adds no optional devices: COM1 is there as on QEMU's -serial
+  "-nodefaults": flag((s) => void (s.nodefaults = true)),
   "-monitor": valued((s, v, f) => onlyValue(s, v, f, "none", "cr3 has no QEMU monitor")),
-  "-vga": valued((s, v, f) => onlyValue(s, v, f, "std", "cr3 always has a standard VGA (text mode)")),
+  "-vga": valued((s, v, f) => parseVgaCard(s, v, f)),
   "-boot": ignore("cr3 boots the -kernel image, not disks", true),
   "-rtc": valued((s, v, f) => parseRtc(s, v, f)),
   "-icount": valued((s, v, f) => parseIcount(s, v, f)),
@@ -215,6 +219,8 @@ export function parseArgs(argv: readonly string[]): ParsedArgs | ArgsError {
     vga: false,
     vgaDump: undefined,
     screenshot: undefined,
+    nodefaults: false,
+    vgaCard: undefined,
     clock: "virtual",
     icountShift: DEFAULT_ICOUNT_SHIFT,
     rtcBase: undefined,
@@ -572,5 +578,15 @@ function parseDebugcon(s: State, value: string, f: string): string | undefined {
   else if (value === "none" || value === "null") s.debugcon = { kind: "none" };
   else if (value.startsWith("file:") && value.length > 5) s.debugcon = { kind: "file", path: value.slice(5) };
   else return `${f} ${value} is not supported: cr3 accepts ${f} stdio, none or file:PATH`;
+  return undefined;
+}
+
+// `-vga std|none`: the standard VGA's PCI function (1234:1111, its framebuffer
+// BAR at 0xFD000000) is there as on QEMU; the text buffer at 0xB8000 always is.
+function parseVgaCard(s: State, value: string, f: string): string | undefined {
+  if (value !== "std" && value !== "none") {
+    return `${f} ${value} is not supported: cr3 accepts ${f} std or ${f} none (its VGA is QEMU's standard VGA)`;
+  }
+  s.vgaCard = value;
   return undefined;
 }

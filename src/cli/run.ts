@@ -59,6 +59,7 @@ export async function runKernel(args: ParsedArgs, fail: (message: string) => num
       icountShift: args.icountShift,
       rtcBase: args.rtcBase,
       drives,
+      pciVga: args.vgaCard === "std" || (args.vgaCard === undefined && !args.nodefaults),
     });
   } catch (error) {
     closeImages(images, fail);

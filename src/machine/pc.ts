@@ -1,7 +1,7 @@
 // The PC: RAM and the physical map (memory.ts), the CPU, and the platform a
 // kernel written for QEMU's `pc` machine expects, in the state SeaBIOS leaves
 // it: the 8259 pair, the 8254 PIT and port 0x61, the local APIC and I/O APIC,
-// the CMOS/RTC, the 8042 with a keyboard, COM1, IDE disks, PCI configuration
+// the HPET, the CMOS/RTC, the 8042 with a keyboard, COM1, IDE disks, PCI configuration
 // space, QEMU's fw_cfg and debug console, ACPI and MP tables, the BIOS data
 // area, the VGA text screen and a linear framebuffer. docs/platform.md lists
 // every port and address.
@@ -26,8 +26,9 @@ import { SystemControlPort } from "../devices/system-control-port.ts";
 import { LAPIC_BASE, LAPIC_SIZE, LocalApic } from "../devices/local-apic.ts";
 import { IOAPIC_BASE, IOAPIC_SIZE, IoApic } from "../devices/io-apic.ts";
 import { CmosRtc } from "../devices/cmos-rtc.ts";
+import { HPET_BASE, HPET_SIZE, Hpet } from "../devices/hpet.ts";
 import { Ps2Controller } from "../devices/ps2-controller.ts";
-import { PciHost } from "../devices/pci-host.ts";
+import { makeConfig, PciHost, setBar, type PciFunction } from "../devices/pci-host.ts";
 import { FwCfg } from "../devices/fw-cfg.ts";
 import { DebugConsole } from "../devices/debug-console.ts";
 import { ATA_PRIMARY_COMMAND, ATA_PRIMARY_CONTROL, ATA_SECONDARY_COMMAND, ATA_SECONDARY_CONTROL, AtaChannel } from "../devices/ata-channel.ts";
@@ -42,6 +43,19 @@ import { InterruptRouter } from "./interrupt-router.ts";
 
 /** The RTC's start when the clock is virtual and no -rtc base= is given: a fixed date, so runs repeat. */
 export const DEFAULT_VIRTUAL_RTC_BASE = Date.UTC(2000, 0, 1, 0, 0, 0);
+/**
+ * QEMU's standard VGA as SeaBIOS leaves it: 1234:1111, class 03/00, BAR0 its
+ * 16 MiB framebuffer at 0xFD000000 (prefetchable), BAR2 its 4 KiB register
+ * block at 0xFEBF0000 (read from QEMU 7.2's `info pci`). Only the
+ * framebuffer behind BAR0 is emulated, and only for multiboot2 kernels.
+ */
+function standardVgaFunction(): PciFunction {
+  const fn = makeConfig({ vendor: 0x1234, device: 0x1111, revision: 2, classCode: 0x03, subclass: 0x00, command: 0x0003 });
+  setBar(fn, { index: 0, size: 16 << 20, io: false, prefetchable: true, address: LFB_BASE });
+  setBar(fn, { index: 2, size: 4096, io: false, address: 0xfebf0000 });
+  return fn;
+}
+
 /** QEMU's multiboot option ROM GDT: null, flat 32-bit code (0x08) and data (0x10), 16-bit code and data. */
 const QEMU_BOOT_GDT_BASE = 0xc02b8;
 const QEMU_BOOT_GDT = [0, 0, 0x0000ffff, 0x00cf9a00, 0x0000ffff, 0x00cf9300, 0x0000ffff, 0x00009e00, 0x0000ffff, 0x00009200];
@@ -64,6 +78,8 @@ export interface PcOptions {
   readonly icountShift?: number;
   /** The RTC's time at power-on, ms since the epoch (UTC). */
   readonly rtcBase?: number;
+  /** The standard VGA's PCI function at 00:02.0 (QEMU's default machine has it; -nodefaults or -vga none drop it). Default true. */
+  readonly pciVga?: boolean;
   /** IDE drives by index: 0 primary master, 1 primary slave, 2 secondary master, 3 secondary slave. */
   readonly drives?: readonly (AtaDisk | null)[];
 }
@@ -94,6 +110,7 @@ export class PcMachine {
   readonly lapic: LocalApic;
   readonly ioapic: IoApic;
   readonly rtc: CmosRtc;
+  readonly hpet: Hpet;
   readonly ps2: Ps2Controller;
   readonly pci: PciHost;
   readonly fwCfg: FwCfg;
@@ -142,13 +159,35 @@ export class PcMachine {
     bus.mapMmio(IOAPIC_BASE, IOAPIC_SIZE, this.ioapic);
     const isa = (irq: number) => (level: boolean) => router.setIsaIrq(irq, level);
 
-    // Timers.
-    this.pit = new Pit8254(clock, isa(0));
+    // Timers. While the HPET is in legacy replacement mode its timers 0 and 1
+    // drive IRQ 0 and IRQ 8, and the PIT's and the RTC's outputs are cut off.
+    let hpetLegacy = false;
+    this.pit = new Pit8254(clock, (level) => {
+      if (!hpetLegacy) router.setIsaIrq(0, level);
+    });
     this.pit.attach(ports);
     new SystemControlPort(this.pit, clock).attach(ports);
     const rtcBase = options.rtcBase ?? (clock.mode === "host" ? Date.now() : DEFAULT_VIRTUAL_RTC_BASE);
-    this.rtc = new CmosRtc(clock, isa(8), { startTime: rtcBase, ramBytes: config.ramBytes });
+    this.rtc = new CmosRtc(
+      clock,
+      (level) => {
+        if (!hpetLegacy) router.setIsaIrq(8, level);
+      },
+      { startTime: rtcBase, ramBytes: config.ramBytes },
+    );
     ports.register(0x70, 2, this.rtc);
+    // GSIs as QEMU's pc machine wires them: 0-15 are the ISA lines, 16-23 I/O APIC pins only.
+    this.hpet = new Hpet(clock, (gsi, level) => (gsi < 16 ? router.setIsaIrq(gsi, level) : this.ioapic.setIrq(gsi, level)));
+    this.hpet.onLegacyChange = (legacy) => {
+      hpetLegacy = legacy;
+      if (legacy) {
+        router.setIsaIrq(0, false);
+        router.setIsaIrq(8, false);
+      } else {
+        router.setIsaIrq(8, this.rtc.irqLevel);
+      }
+    };
+    bus.mapMmio(HPET_BASE, HPET_SIZE, this.hpet);
 
     // Serial, keyboard, VGA registers, debug ports.
     this.uart = new Uart16550(COM1_BASE);
@@ -182,6 +221,7 @@ export class PcMachine {
     this.pci = new PciHost();
     ports.register(0xcf8, 8, this.pci);
     this.pci.onReset = () => this.reset("a write to the reset control register at port 0xCF9");
+    if (options.pciVga ?? true) this.pci.addFunction(0, 2, 0, standardVgaFunction());
     this.fwCfg = new FwCfg({ ramBytes: config.ramBytes, cpus: 1 });
     ports.register(0x510, 2, this.fwCfg);
     this.acpiPm = new AcpiPmPorts(clock, isa(SCI_IRQ));
