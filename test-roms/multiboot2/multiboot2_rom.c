@@ -9,8 +9,8 @@
  * puts the unloaded sections: only its presence is printed), where the
  * information structure lies, the tags GRUB gets from the BIOS (APM table,
  * VBE information, BIOS boot device: skipped in the tag list), the RSDT's
- * address and length, and QEMU's HPET table (cr3 has no HPET; see
- * show_acpi). The framebuffer is then painted in four coloured quadrants
+ * address and length, and the HPET table (recorded when cr3 had no HPET;
+ * see show_acpi). The framebuffer is then painted in four coloured quadrants
  * (test/multiboot2-rom.test.ts looks at cr3's screenshot) before the exit
  * through isa-debug-exit.
  */
@@ -362,8 +362,8 @@ static void show_acpi(uintptr_t tag, uint32_t size, int v2)
      * The XSDT when the RSDP has one (revision 2+), else the RSDT. Neither
      * its address (QEMU's table layout shifts with the devices on the
      * command line) nor its length is printed, and the HPET table is left
-     * out of the list: QEMU's pc machine has an HPET, cr3 has none and
-     * gives no HPET table.
+     * out of the list (this ROM was written when cr3 had no HPET; both now
+     * list it).
      */
     int wide = revision >= 2 && size >= 8 + 36 && u64at(rsdp + 24) != 0;
     uintptr_t sdt = wide ? (uintptr_t)u64at(rsdp + 24) : u32at(rsdp + 16);
