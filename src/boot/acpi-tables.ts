@@ -28,6 +28,7 @@
 // minimum periodic tick 0, no page protection. The DSDT's AML holds only
 // Name(\_S5_, Package(4){0, 0, 0, 0}): SLP_TYP 0 for soft-off, QEMU's value.
 
+import { ByteWriter } from "./byte-writer.ts";
 import type { PhysicalBus } from "../machine/bus.ts";
 import type { MachineConfig } from "../machine/config.ts";
 import { LOW_RAM_LIMIT, LOW_RAM_LIMIT_LARGE } from "../machine/memory-map.ts";
@@ -122,40 +123,6 @@ export function lowRamEnd(ramBytes: number): number {
 /** The reserved range at the top of low RAM where the tables live by default. */
 export function acpiTablesRange(config: MachineConfig): { base: number; length: number } {
   return { base: lowRamEnd(config.ramBytes) - ACPI_TABLES_SIZE, length: ACPI_TABLES_SIZE };
-}
-
-/** Little-endian bytes, appended. */
-export class ByteWriter {
-  readonly bytes: number[] = [];
-  get length(): number {
-    return this.bytes.length;
-  }
-  u8(v: number): this {
-    this.bytes.push(v & 0xff);
-    return this;
-  }
-  u16(v: number): this {
-    return this.u8(v).u8(v >>> 8);
-  }
-  u32(v: number): this {
-    return this.u16(v & 0xffff).u16(v >>> 16);
-  }
-  /** A 64-bit value given as a Number below 2^53. */
-  u64(v: number): this {
-    return this.u32(v % 2 ** 32).u32(Math.floor(v / 2 ** 32));
-  }
-  /** `s` padded with spaces (or cut) to `n` bytes. */
-  ascii(s: string, n: number): this {
-    for (let i = 0; i < n; i++) this.u8(i < s.length ? s.charCodeAt(i) : 0x20);
-    return this;
-  }
-  zeros(n: number): this {
-    for (let i = 0; i < n; i++) this.u8(0);
-    return this;
-  }
-  toBytes(): Uint8Array {
-    return Uint8Array.from(this.bytes);
-  }
 }
 
 /** The byte that makes bytes [from, to) sum to zero mod 256. */

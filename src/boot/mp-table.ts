@@ -19,7 +19,8 @@
 // overrides give them.
 
 import type { PhysicalBus } from "../machine/bus.ts";
-import { ByteWriter, checksumByte, INTI_ACTIVE_HIGH_LEVEL, IO_APIC_ADDRESS, IO_APIC_ID, LOCAL_APIC_ADDRESS, PCI_ISA_IRQS, writeGuestBytes } from "./acpi-tables.ts";
+import { ByteWriter } from "./byte-writer.ts";
+import { checksumByte, INTI_ACTIVE_HIGH_LEVEL, IO_APIC_ADDRESS, IO_APIC_ID, LOCAL_APIC_ADDRESS, PCI_ISA_IRQS, writeGuestBytes } from "./acpi-tables.ts";
 
 /** Default floating pointer address, 16-byte aligned in the 0xF0000 segment. */
 export const MP_FLOATING_POINTER_ADDRESS = 0xf5b00;

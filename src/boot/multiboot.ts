@@ -228,7 +228,7 @@ export function qemuMemoryMap(config: MachineConfig): MemoryMapEntry[] {
 }
 
 /** mem_upper as QEMU's option ROM computes it: KiB of available RAM contiguous from 1 MiB, below 4 GiB. */
-function memUpperKiB(map: readonly MemoryMapEntry[]): number {
+export function memUpperKiB(map: readonly MemoryMapEntry[]): number {
   let top = MIB;
   for (let grown = true; grown; ) {
     grown = false;

@@ -40,11 +40,13 @@
 
 import type { PhysicalBus } from "../machine/bus.ts";
 import { hex, isElf, parseElf } from "./elf.ts";
+import { ByteWriter } from "./byte-writer.ts";
 import { LoadError } from "./load-error.ts";
 import {
   MULTIBOOT_HEADER_MAGIC,
   MULTIBOOT_SEARCH_BYTES,
   findMultibootHeader,
+  memUpperKiB,
   qemuMemoryMap,
   type BootMemory,
   type LoadedModule,
@@ -549,12 +551,12 @@ export function loadMultiboot2(memory: BootMemory, image: Uint8Array, options: M
   };
   const info = new InfoWriter(infoAddress);
   info.tag(TAG_LOAD_BASE_ADDR, (w) => w.u32(loadBase));
-  info.tag(TAG_CMDLINE, (w) => w.bytes(cstr(options.append ?? "")));
-  info.tag(TAG_BOOT_LOADER_NAME, (w) => w.bytes(cstr(options.bootLoaderName ?? "cr3")));
+  info.tag(TAG_CMDLINE, (w) => w.raw(cstr(options.append ?? "")));
+  info.tag(TAG_BOOT_LOADER_NAME, (w) => w.raw(cstr(options.bootLoaderName ?? "cr3")));
   modules.forEach((m, i) => {
     const start = modulePlaces[i];
     loadedModules.push({ start, end: start + m.data.length, cmdlineAddress: infoAddress + info.length + 16 });
-    info.tag(TAG_MODULE, (w) => w.u32(start).u32(start + m.data.length).bytes(cstr(m.cmdline)));
+    info.tag(TAG_MODULE, (w) => w.u32(start).u32(start + m.data.length).raw(cstr(m.cmdline)));
   });
   info.tag(TAG_MMAP, (w) => {
     w.u32(24).u32(0); // entry_size, entry_version
@@ -562,7 +564,7 @@ export function loadMultiboot2(memory: BootMemory, image: Uint8Array, options: M
   });
   if (sections !== null) {
     sections.toLoad.forEach((s, i) => sections.patchAddress(s.index, sectionPlaces[i]));
-    info.tag(TAG_ELF_SECTIONS, (w) => w.u32(sections.count).u32(sections.entrySize).u32(sections.stringIndex).bytes(sections.table));
+    info.tag(TAG_ELF_SECTIONS, (w) => w.u32(sections.count).u32(sections.entrySize).u32(sections.stringIndex).raw(sections.table));
   }
   const memLower = map[0].type === 1 && map[0].base === 0 ? Math.floor(map[0].length / 1024) : 0;
   const memUpper = memUpperKiB(map);
@@ -578,8 +580,8 @@ export function loadMultiboot2(memory: BootMemory, image: Uint8Array, options: M
   }
   if (options.acpi) {
     const { rsdpV1, rsdpV2 } = options.acpi;
-    info.tag(TAG_ACPI_OLD, (w) => w.bytes(rsdpV1));
-    if (rsdpV2 !== null) info.tag(TAG_ACPI_NEW, (w) => w.bytes(rsdpV2));
+    info.tag(TAG_ACPI_OLD, (w) => w.raw(rsdpV1));
+    if (rsdpV2 !== null) info.tag(TAG_ACPI_NEW, (w) => w.raw(rsdpV2));
   }
   info.tag(TAG_END, () => {});
   const infoBytes = info.finish();
@@ -645,9 +647,9 @@ class InfoWriter {
   get length(): number {
     return this.out.length;
   }
-  tag(type: number, body: (w: BodyWriter) => void): void {
+  tag(type: number, body: (w: ByteWriter) => void): void {
     const start = this.out.length;
-    const w = new BodyWriter(this.out);
+    const w = new ByteWriter(this.out);
     w.u32(type).u32(0);
     body(w);
     const size = this.out.length - start;
@@ -659,27 +661,6 @@ class InfoWriter {
     const bytes = Uint8Array.from(this.out);
     new DataView(bytes.buffer).setUint32(0, bytes.length, true);
     return bytes;
-  }
-}
-
-class BodyWriter {
-  constructor(private readonly out: number[]) {}
-  u8(v: number): this {
-    this.out.push(v & 0xff);
-    return this;
-  }
-  u16(v: number): this {
-    return this.u8(v).u8(v >>> 8);
-  }
-  u32(v: number): this {
-    return this.u16(v & 0xffff).u16(v >>> 16);
-  }
-  u64(v: number): this {
-    return this.u32(v % 2 ** 32).u32(Math.floor(v / 2 ** 32));
-  }
-  bytes(b: Uint8Array): this {
-    for (const x of b) this.out.push(x);
-    return this;
   }
 }
 
@@ -792,20 +773,6 @@ function pageAlign(n: number): number {
   return Math.ceil(n / PAGE) * PAGE;
 }
 
-/** KiB of available RAM contiguous from 1 MiB, below 4 GiB (mem_upper). */
-function memUpperKiB(map: readonly MemoryMapEntry[]): number {
-  let top = MIB;
-  for (let grown = true; grown; ) {
-    grown = false;
-    for (const e of map) {
-      if (e.type === 1 && e.base + e.length <= 2 ** 32 && e.base <= top && top < e.base + e.length) {
-        top = e.base + e.length;
-        grown = true;
-      }
-    }
-  }
-  return (top - MIB) / 1024;
-}
 
 /** Refuses [start, end) unless the memory map calls all of it available and it is plain RAM. */
 function checkAvailable(bus: PhysicalBus, map: readonly MemoryMapEntry[], start: number, end: number, what: string): void {
