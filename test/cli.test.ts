@@ -189,4 +189,23 @@ describe("cr3 KERNEL on the PC platform", () => {
     expect(stderr).toContain("cr3: terminating on signal SIGTERM\n");
     expect(status).toBe(0);
   }, 20_000);
+
+  it("--stdin keyboard: typed bytes reach the 8042 as scancode set 1 (translated from set 2), shift included", () => {
+    // A multiboot1 a.out-kludge image (nasm -f bin): ECX = 8 times, poll port 0x64 bit 0, read
+    // port 0x60 and print the byte as two hex digits and a space on COM1; then exit through 0xF4.
+    const image = Buffer.from(
+      "02b0ad1b00000100fe4f51e40000100000001000600010006000100020001000bc00000900b908000000e464a80174fae46088c3c0e804e81400000088d8e80d000000b02066baf803eee2deb000e6f4240f04303c397602040766baf803eec3",
+      "hex",
+    );
+    const dir = mkdtempSync(join(tmpdir(), "cr3-kbd-"));
+    const kernel = join(dir, "kbd.bin");
+    writeFileSync(kernel, image);
+    const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", kernel, ...QEMU_FLAGS, "-display", "none", "--stdin", "keyboard", "--timeout", "30"], {
+      encoding: "utf8",
+      input: "aB\n",
+    });
+    // Set 1: a = 1E/9E; left shift 2A/AA around b = 30/B0; Enter = 1C/9C.
+    expect(r.stdout).toBe("1E 9E 2A 30 B0 AA 1C 9C ");
+    expect(r.status, r.stderr).toBe(1);
+  });
 });
