@@ -208,4 +208,24 @@ describe("cr3 KERNEL on the PC platform", () => {
     expect(r.stdout).toBe("1E 9E 2A 30 B0 AA 1C 9C ");
     expect(r.status, r.stderr).toBe(1);
   });
+
+  // Three multiboot1 a.out-kludge images (nasm -f bin), each then halting in a loop;
+  // the expected endings are what QEMU 7.2 gave on them with the same flags.
+  const ENDINGS: [string, string, string[], { stdout: string; status: number; stderr: RegExp }][] = [
+    // mov dx, 0x604 / mov ax, 0x2000 / out dx, ax: ACPI PM1a_CNT, SLP_EN with SLP_TYP 0 (S5)
+    ["ACPI power-off", "02b0ad1b00000100fe4f51e40000100000001000320010003200100020001000bc0000090066ba040666b8002066eff4ebfd", [], { stdout: "", status: 0, stderr: /^$/ }],
+    // mov al, 0xfe / out 0x64, al: the 8042 pulses the reset line; -no-reboot stops
+    ["8042 reset", "02b0ad1b00000100fe4f51e400001000000010002c0010002c00100020001000bc00000900b0fee664f4ebfd", [], { stdout: "", status: 0, stderr: /^cr3: the guest reset the machine \(the 8042 keyboard controller's reset line/ }],
+    // "hi\n" to port 0xE9, then 2 to isa-debug-exit
+    ["-debugcon stdio", "02b0ad1b00000100fe4f51e40000100000001000390010003900100020001000bc0000090066bae900b068eeb069eeb00aeeb002e6f4f4ebfd", ["-serial", "none", "-debugcon", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"], { stdout: "hi\n", status: 5, stderr: /^$/ }],
+  ];
+  it.each(ENDINGS)("%s ends the run as under QEMU", (_name, hex, flags, want) => {
+    const dir = mkdtempSync(join(tmpdir(), "cr3-end-"));
+    const kernel = join(dir, "k.bin");
+    writeFileSync(kernel, Buffer.from(hex, "hex"));
+    const r = cr3(kernel, "-nodefaults", "-nographic", "-no-reboot", ...(flags.length > 0 ? flags : ["-serial", "stdio"]), "--timeout", "30");
+    expect(r.stdout).toBe(want.stdout);
+    expect(r.stderr).toMatch(want.stderr);
+    expect(r.status).toBe(want.status);
+  });
 });
