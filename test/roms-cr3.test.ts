@@ -18,11 +18,11 @@ import { sdmGolden, sdmLine } from "./helpers/sdm-golden.ts";
 
 const roms = romNames().filter((name) => !name.startsWith("bench-"));
 
-function runUnderCr3(rom: string): { output: string; status: number | null; stderr: string } {
+function runUnderCr3(rom: string, extra: string[] = []): { output: string; status: number | null; stderr: string } {
   const scratch = mkdtempSync(join(tmpdir(), `cr3-rom-${rom}-`));
   try {
     const args = expandScratchDisks(qemuCommand(rom), scratch);
-    const run = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args, "-display", "none", "--timeout", "150"], {
+    const run = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args, "-display", "none", "--timeout", "150", ...extra], {
       encoding: "latin1",
       maxBuffer: 64 << 20,
     });
@@ -63,4 +63,15 @@ describe("test ROMs under cr3", () => {
       expect(run.status, run.stderr).toBe(golden.exitStatus);
     }, 180_000);
   }
+});
+
+describe("a timing ROM under the host clock", () => {
+  // The timers then follow the host's monotonic clock; the ROM's rate checks
+  // compare timers with each other, so they hold at cr3's real speed too.
+  it("pit: cr3 --clock host prints the golden", () => {
+    const golden = parseGolden(readFileSync(join(GOLDEN_DIR, "pit.txt"), "latin1"));
+    const run = runUnderCr3("pit", ["--clock", "host"]);
+    expect(run.output.split("\n"), run.stderr).toEqual(sdmGolden(golden.output).split("\n"));
+    expect(run.status, run.stderr).toBe(golden.exitStatus);
+  }, 180_000);
 });
