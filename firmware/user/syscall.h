@@ -1,0 +1,25 @@
+/* The system call interface, shared by the kernel (proc.c) and the user programs. */
+#ifndef CR3_TOUR_SYSCALL_H
+#define CR3_TOUR_SYSCALL_H
+
+#define SYS_WRITE   0                   /* write(buf, len) -> bytes written, or -1 */
+#define SYS_EXIT    1                   /* exit(status): 0 means the demonstration passed */
+#define SYS_GETPID  2                   /* getpid() -> pid */
+#define SYS_YIELD   3                   /* yield(): let another process run */
+#define SYS_VMSTAT  4                   /* vmstat(struct vmstat *) -> 0, or -1 */
+
+/* The process's own memory figures, as the kernel counts them. */
+struct vmstat {
+    unsigned long page_faults;          /* not-present faults the kernel resolved */
+    unsigned long frames;               /* physical frames the process holds */
+    unsigned long pool_free;            /* frames left in the user pool */
+};
+
+/* The user address space (proc.c lays it out). */
+#define USER_IMAGE      0x400000ul      /* text, rodata, data: copied in at start */
+#define USER_HEAP       0x10000000ul    /* demand-zero, USER_HEAP_SIZE bytes */
+#define USER_HEAP_SIZE  0x1000000ul
+#define USER_STACK_TOP  0x7ffffffff000ul /* demand-zero, USER_STACK_SIZE bytes below */
+#define USER_STACK_SIZE 0x10000ul
+
+#endif

@@ -1,0 +1,15 @@
+/* The user programs' tiny library: system calls and printing. */
+#ifndef CR3_TOUR_ULIB_H
+#define CR3_TOUR_ULIB_H
+#include "syscall.h"
+
+long sys_write(const char *buf, unsigned long len);
+_Noreturn void sys_exit(int status);
+long sys_getpid(void);
+void sys_yield(void);
+long sys_vmstat(struct vmstat *v);
+
+/* printf with %s %d %u %lu %x %lx %p; one write per call, so a line is never split. */
+void uprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

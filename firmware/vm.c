@@ -1,0 +1,121 @@
+/*
+ * Page tables (SDM Vol. 3A 4.5, 4-level paging). Every address space has its
+ * own PML4. Its lower half (entries 0-255) belongs to the process; its upper
+ * half (256-511) points at the same kernel tables in every process, so the
+ * kernel is mapped once for all:
+ *   DIRECT_MAP + pa  all physical memory below 4 GiB, 2 MiB pages, RW, NX
+ *   KERNEL_BASE + pa the kernel image, 4 KiB pages: text R-X, rodata R--,
+ *                    data and bss RW-
+ * Kernel pages are supervisor-only (U/S = 0), so ring 3 cannot touch them,
+ * and global (G = 1, with CR4.PGE), so writing CR3 does not flush them.
+ */
+#include "kernel.h"
+
+extern char __image_start[], __text_end[], __data_start[], __kernel_file_end[], __load_end[], __kernel_end[];
+
+static uint64_t kernel_pml4;
+static bool pcid_enabled;
+
+bool vm_pcid_enabled(void) { return pcid_enabled; }
+uint64_t vm_kernel_space(void) { return kernel_pml4; }
+
+static uint64_t *table(uint64_t pa) { return frame_ptr(pa & PTE_ADDR); }
+
+uint64_t *vm_pte(uint64_t pml4, uint64_t va, bool create)
+{
+    uint64_t *t = table(pml4);
+    bool user = va < 0x0000800000000000ull;
+    for (int shift = 39; shift > 12; shift -= 9) {
+        uint64_t *e = &t[(va >> shift) & 511];
+        if (!(*e & PTE_P)) {
+            if (!create)
+                return NULL;
+            /* Intermediate entries allow everything; the leaf decides (SDM 4.6: rights combine). */
+            *e = kframe_alloc() | PTE_P | PTE_W | (user ? PTE_U : 0);
+        }
+        if (*e & PTE_PS)
+            return e;                   /* a 2 MiB page of the direct map */
+        t = table(*e);
+    }
+    return &t[(va >> 12) & 511];
+}
+
+void vm_map(uint64_t pml4, uint64_t va, uint64_t pa, uint64_t flags)
+{
+    *vm_pte(pml4, va, true) = pa | flags | PTE_P;
+}
+
+static void map_direct(void)
+{
+    uint64_t pdpt = kframe_alloc();
+    table(kernel_pml4)[256] = pdpt | PTE_P | PTE_W;
+    for (uint64_t gib = 0; gib < 4; gib++) {
+        uint64_t pd = kframe_alloc();
+        table(pdpt)[gib] = pd | PTE_P | PTE_W;
+        /* The top GiB holds the local APIC and other devices: uncached. */
+        uint64_t cache = gib == 3 ? PTE_PCD | PTE_PWT : 0;
+        for (uint64_t i = 0; i < 512; i++)
+            table(pd)[i] = (gib << 30 | i << 21) | PTE_P | PTE_W | PTE_PS | PTE_G | PTE_NX | cache;
+    }
+}
+
+static void map_kernel_image(void)
+{
+    for (uint64_t va = (uint64_t)__image_start; va < (uint64_t)__kernel_end; va += FRAME_SIZE) {
+        uint64_t flags = PTE_G;
+        if (va >= (uint64_t)__text_end)
+            flags |= PTE_NX;
+        if (va >= (uint64_t)__data_start && (va < (uint64_t)__kernel_file_end || va >= (uint64_t)__load_end))
+            flags |= PTE_W;             /* data and bss; the stored user image stays read-only */
+        vm_map(kernel_pml4, va, va - KERNEL_BASE, flags);
+    }
+}
+
+void vm_init(void)
+{
+    kernel_pml4 = kframe_alloc();
+    map_direct();
+    map_kernel_image();
+    uint32_t r[4];
+    cpuid(1, 0, r);
+    uint64_t cr4 = read_cr4() | CR4_PGE;
+    write_cr4(cr4);
+    write_cr3(kernel_pml4);             /* the boot tables (and the identity map) are gone */
+    frames_direct_map_ready();
+    if (r[2] & (1u << 17)) {            /* CPUID.01H:ECX.PCID; CR3[11:0] is 0 here (SDM 4.10.1) */
+        write_cr4(cr4 | CR4_PCIDE);
+        pcid_enabled = true;
+    }
+}
+
+uint64_t vm_new_space(void)
+{
+    uint64_t pml4 = kframe_alloc();
+    for (int i = 256; i < 512; i++)
+        table(pml4)[i] = table(kernel_pml4)[i];
+    return pml4;
+}
+
+static void free_level(uint64_t t, int level)
+{
+    for (int i = 0; i < 512; i++) {
+        uint64_t e = table(t)[i];
+        if (!(e & PTE_P))
+            continue;
+        if (level == 1)
+            uframe_free(e & PTE_ADDR);
+        else
+            free_level(e & PTE_ADDR, level - 1);
+    }
+    kframe_free(t);
+}
+
+void vm_free_space(uint64_t pml4)
+{
+    for (int i = 0; i < 256; i++) {
+        uint64_t e = table(pml4)[i];
+        if (e & PTE_P)
+            free_level(e & PTE_ADDR, 3);
+    }
+    kframe_free(pml4);
+}

@@ -1,0 +1,96 @@
+// The bundled teaching kernel (firmware/, issue 6): the committed image is
+// what its sources build to, cr3 boots it to "all passed" with the
+// demonstrations' figures, and QEMU prints the same. As in test/roms.test.ts,
+// the rebuild and QEMU checks need host tools: without them they are skipped
+// with a message, except under CI (CI=true), where a missing tool fails.
+
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { FIRMWARE_BUILD_TOOLS, FIRMWARE_IMAGE, buildFirmware } from "../scripts/build-firmware.ts";
+import { QEMU, QEMU_ARGS, QEMU_TIMEOUT_MS, hasTool } from "../scripts/rom-tools.ts";
+
+const inCi = process.env.CI === "true" || process.env.CI === "1";
+const missingBuildTools = FIRMWARE_BUILD_TOOLS.filter((tool) => !hasTool(tool));
+const haveQemu = hasTool(QEMU);
+if (!inCi && missingBuildTools.length > 0) {
+  console.warn(`firmware: ${missingBuildTools.join(", ")} not found: the rebuild check is skipped (Debian: apt-get install gcc binutils)`);
+}
+if (!inCi && !haveQemu) {
+  console.warn(`firmware: ${QEMU} not found: the QEMU check is skipped (Debian: apt-get install qemu-system-x86)`);
+}
+
+const COMMAND = [...QEMU_ARGS, "-kernel", FIRMWARE_IMAGE];
+const FIRST_LINE = "cr3-tour: ";
+
+interface Run {
+  output: string;
+  status: number | null;
+  stderr: string;
+}
+
+function runCr3(): Run {
+  const run = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...COMMAND, "-display", "none", "--timeout", "150"], {
+    encoding: "latin1",
+    maxBuffer: 64 << 20,
+  });
+  return { output: run.stdout, status: run.status, stderr: run.stderr };
+}
+
+function runQemu(): Run & { timedOut: boolean } {
+  const run = spawnSync(QEMU, COMMAND, { encoding: "latin1", timeout: QEMU_TIMEOUT_MS, stdio: ["ignore", "pipe", "pipe"] });
+  const raw = run.stdout ?? "";
+  const start = raw.indexOf(FIRST_LINE); // SeaBIOS's banner comes first
+  return {
+    output: start >= 0 ? raw.slice(start) : raw,
+    status: run.status,
+    stderr: run.stderr ?? "",
+    timedOut: run.error !== undefined && (run.error as NodeJS.ErrnoException).code === "ETIMEDOUT",
+  };
+}
+
+/** What every correct run prints, whoever runs it: figures follow from the demonstrations' design. */
+function expectTour(run: Run): void {
+  const lines = run.output.split("\n");
+  expect(lines[0], run.stderr).toBe("cr3-tour: a kernel that shows virtual memory at work");
+  // The default pool: 64 frames (no frames= on the command line).
+  expect(lines.find((l) => l.startsWith("memory: "))).toMatch(/^memory: \d+ usable frames of 4 KiB; user pool of 64 frames$/);
+  // Demand paging: 16 untouched heap pages, each first touch a fault and a frame from the pool.
+  expect(lines).toContain("demand[1]: touching 16 heap pages at 0x10000000, none present yet");
+  expect(lines.find((l) => l.startsWith("demand[1]: 16 pages touched"))).toMatch(/^demand\[1\]: 16 pages touched -> 16 page faults -> 16 frames \(pool: (\d+) -> (\d+) free\)$/);
+  const [, before, after] = /pool: (\d+) -> (\d+) free/.exec(run.output) ?? [];
+  expect(Number(before) - Number(after)).toBe(16);
+  expect(lines).toContain("demand[1]: new pages read as zero: yes; values kept: 16 of 16; PASS");
+  expect(lines).toContain("summary: 1 passed, 0 failed");
+  expect(lines).toContain("all passed");
+  expect(run.output).not.toMatch(/FAIL|panic|killed|segfault/);
+  // isa-debug-exit with value 0: QEMU exits with (0 << 1) | 1.
+  expect(run.status, run.stderr).toBe(1);
+}
+
+describe("firmware: the teaching kernel", () => {
+  it.skipIf(!inCi && missingBuildTools.length > 0)("a clean rebuild gives the committed image byte for byte", () => {
+    expect(missingBuildTools, "CI must install gcc and binutils").toEqual([]);
+    const out = mkdtempSync(join(tmpdir(), "cr3-firmware-test-"));
+    try {
+      const rebuilt = readFileSync(buildFirmware(join(out, "cr3-tour.elf")));
+      expect(rebuilt.equals(readFileSync(FIRMWARE_IMAGE)), `rebuilt image differs from ${FIRMWARE_IMAGE} (run npm run firmware)`).toBe(true);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it("cr3 boots it: demand paging's figures, PASS, all passed, QEMU's exit status", () => {
+    expectTour(runCr3());
+  }, 180_000);
+
+  it.skipIf(!inCi && !haveQemu)("QEMU boots the same image and prints the same as cr3", () => {
+    expect(haveQemu, `CI must install ${QEMU}`).toBe(true);
+    const qemu = runQemu();
+    expect(qemu.timedOut, "the kernel did not finish under QEMU").toBe(false);
+    expectTour(qemu);
+    expect(runCr3().output.split("\n")).toEqual(qemu.output.split("\n"));
+  }, 240_000);
+});
