@@ -48,8 +48,23 @@ describe("cr3 command line", () => {
     expect(r.stdout).toBe("");
   });
 
+  it("with no arguments boots the bundled teaching kernel to 'all passed', figures at the end, status 0", () => {
+    const r = cr3();
+    expect(r.stdout).toMatch(/^cr3 \d+\.\d+\.\d+: booting the bundled teaching kernel/);
+    expect(r.stdout).toContain("\nall passed\n");
+    expect(r.stderr).toMatch(/^instructions +\d+ in/m);
+    expect(r.stderr).toMatch(/^page faults +\d+: \d+ not present/m);
+    expect(r.status).toBe(0);
+  });
+
+  it("--demo runs the MMU demonstration", () => {
+    const r = cr3("--demo");
+    expect(r.stdout).toContain("PT[0] at 0x103000 = 0x800007");
+    expect(r.status).toBe(0);
+  });
+
   it("ends quietly when the reader closes the pipe early", () => {
-    const r = spawnSync("sh", ["-c", `"${process.execPath}" --import tsx src/cli/main.ts | head -1`], { encoding: "utf8" });
+    const r = spawnSync("sh", ["-c", `"${process.execPath}" --import tsx src/cli/main.ts --demo | head -1`], { encoding: "utf8" });
     expect(r.stdout).toMatch(/^cr3 \d/);
     expect(r.stderr).toBe("");
   });

@@ -1,7 +1,10 @@
-// The cr3 command line. Without arguments it explains what cr3 is and runs a
-// short demonstration of the MMU. With a kernel it takes QEMU's spellings,
-// loads the kernel as `qemu-system-x86_64 -kernel` would, and runs it (run.ts).
+// The cr3 command line. Without arguments it boots the bundled teaching kernel
+// (firmware/), with --demo it runs a short demonstration of the MMU in words.
+// With a kernel it takes QEMU's spellings, loads the kernel as
+// `qemu-system-x86_64 -kernel` would, and runs it (run.ts).
 
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "./args.ts";
 import { runDemo } from "./demo.ts";
 import { runKernel } from "./run.ts";
@@ -11,7 +14,9 @@ const VERSION = "0.1.0";
 const HELP = `cr3 ${VERSION} — an x86-64 emulator core in TypeScript, built around a real MMU
 
 Usage:
-  cr3                         a short demonstration of the MMU (page walks, a page
+  cr3                         boot the bundled teaching kernel (firmware/), which shows
+                              virtual memory at work, with --stats at the end
+  cr3 --demo                  a short demonstration of the MMU (page walks, a page
                               fault, a stale TLB entry, a CR3 switch, MMIO), in words
   cr3 KERNEL [options]        boot a multiboot or multiboot2 kernel (ELF32, ELF64,
                               a.out kludge) on a PC: PIC, PIT, APICs, RTC, PS/2, COM1,
@@ -52,11 +57,33 @@ The exit status is QEMU's: isa-debug-exit's (value << 1) | 1; 0 after power-off,
 reset, triple fault or a HLT nothing can wake; 124 at --max-insns or --timeout.
 Library: import { createMachineMemory } from "cr3" — see docs/getting-started.md.`;
 
+/** The bundled tour's image: beside src/ in a checkout, beside dist/ in a build. */
+function tourImage(): string | null {
+  for (const relative of ["../../firmware/cr3-tour.elf", "../firmware/cr3-tour.elf"]) {
+    const path = fileURLToPath(new URL(relative, import.meta.url));
+    if (existsSync(path)) return path;
+  }
+  return null;
+}
+
+/** The flags the tour runs with: QEMU's, as its test runs it, and the figures at the end. */
+const TOUR_FLAGS = ["-m", "256", "-serial", "stdio", "-display", "none", "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "--stats"];
+
 export async function main(argv: readonly string[]): Promise<number> {
-  if (argv.length === 0) {
+  if (argv.length === 1 && (argv[0] === "--demo" || argv[0] === "-demo")) {
     process.stdout.write(HELP.split("\n\n")[0] + "\n\n");
     runDemo((line) => process.stdout.write(line + "\n"));
     return 0;
+  }
+  if (argv.length === 0) {
+    const image = tourImage();
+    if (image === null) return fail("the bundled kernel firmware/cr3-tour.elf is missing (npm run firmware rebuilds it)");
+    process.stdout.write(`cr3 ${VERSION}: booting the bundled teaching kernel (firmware/cr3-tour.elf); cr3 --help shows how to boot yours\n\n`);
+    const args = parseArgs([image, ...TOUR_FLAGS]);
+    if (!args.ok) return fail(args.message);
+    // The tour exits through isa-debug-exit with 0 when every demonstration passed: status (0 << 1) | 1.
+    const status = await runKernel(args, fail);
+    return status === 1 ? 0 : status;
   }
   const args = parseArgs(argv);
   if (!args.ok) return fail(args.message);
