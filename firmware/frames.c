@@ -7,6 +7,11 @@
  * needs them, while user pages come from a deliberately small pool of
  * `frames=N` frames (kernel command line, default 64), set aside at boot, so
  * that running out of frames is something the tour can show.
+ *
+ * Every user frame has a reference count: the number of page-table entries
+ * that map it. A copy-on-write fork shares a frame between two address
+ * spaces (count 2); the frame goes back to the pool when the last mapping
+ * lets go of it.
  */
 #include "kernel.h"
 
@@ -25,8 +30,10 @@ static uint64_t usable_frames;
 static uint64_t kernel_free_list;       /* frames given back, each holding the next one's address */
 static bool direct_map_ready;
 
-static uint64_t user_pool[MAX_USER_POOL];
+static uint64_t user_pool[MAX_USER_POOL];   /* the free frames: user_pool[0 .. user_pool_free) */
 static uint64_t user_pool_size, user_pool_free;
+static uint64_t pool_frame[MAX_USER_POOL];  /* every pool frame, in ascending address order */
+static uint16_t pool_refs[MAX_USER_POOL];   /* pool_refs[i]: mappings of pool_frame[i] */
 
 void *frame_ptr(uint64_t pa)
 {
@@ -103,6 +110,9 @@ void frames_init(uint64_t mbi_phys)
         uint64_t pa = bump_alloc();
         if (!pa)
             panic("frames=%lu is more than memory holds", wanted);
+        if (user_pool_size > 0 && pa <= pool_frame[user_pool_size - 1])
+            panic("the memory map is not in ascending order");
+        pool_frame[user_pool_size] = pa;
         user_pool[user_pool_size++] = pa;
     }
     user_pool_free = user_pool_size;
@@ -127,20 +137,49 @@ void kframe_free(uint64_t pa)
     kernel_free_list = pa;
 }
 
+/* The reference count of a pool frame (binary search: pool_frame is sorted). */
+static uint16_t *refs_of(uint64_t pa)
+{
+    uint64_t lo = 0, hi = user_pool_size;
+    while (lo < hi) {
+        uint64_t mid = (lo + hi) / 2;
+        if (pool_frame[mid] == pa)
+            return &pool_refs[mid];
+        if (pool_frame[mid] < pa)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    panic("0x%lx is not a user frame", pa);
+}
+
 uint64_t uframe_alloc(void)
 {
     if (user_pool_free == 0)
         return 0;
     uint64_t pa = user_pool[--user_pool_free];
     memset(frame_ptr(pa), 0, FRAME_SIZE);
+    *refs_of(pa) = 1;
     return pa;
 }
 
+void uframe_ref(uint64_t pa)
+{
+    uint16_t *refs = refs_of(pa);
+    if (*refs == 0)
+        panic("user frame 0x%lx shared while free", pa);
+    ++*refs;
+}
+
+uint64_t uframe_refs(uint64_t pa) { return *refs_of(pa); }
+
 void uframe_free(uint64_t pa)
 {
-    if (user_pool_free >= user_pool_size)
+    uint16_t *refs = refs_of(pa);
+    if (*refs == 0 || user_pool_free >= user_pool_size)
         panic("user frame 0x%lx freed twice", pa);
-    user_pool[user_pool_free++] = pa;
+    if (--*refs == 0)
+        user_pool[user_pool_free++] = pa;
 }
 
 uint64_t frames_usable(void) { return usable_frames; }

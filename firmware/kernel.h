@@ -91,8 +91,10 @@ void *frame_ptr(uint64_t pa);            /* a frame's kernel address */
 void frames_direct_map_ready(void);
 void kframe_free(uint64_t pa);
 uint64_t kframe_alloc(void);            /* a zeroed frame for the kernel; panics when none is left */
-uint64_t uframe_alloc(void);            /* a zeroed frame from the user pool, 0 when it is empty */
-void uframe_free(uint64_t pa);
+uint64_t uframe_alloc(void);            /* a zeroed frame from the user pool (1 reference), 0 when it is empty */
+void uframe_ref(uint64_t pa);           /* one more mapping of a user frame */
+uint64_t uframe_refs(uint64_t pa);      /* how many mappings it has */
+void uframe_free(uint64_t pa);          /* one mapping fewer; the frame returns to the pool at 0 */
 uint64_t frames_usable(void);
 uint64_t uframes_total(void);
 uint64_t uframes_free(void);
@@ -107,11 +109,13 @@ uint64_t uframes_free(void);
 #define PTE_D   (1ull << 6)
 #define PTE_PS  (1ull << 7)
 #define PTE_G   (1ull << 8)
+#define PTE_COW (1ull << 9)             /* ignored by the MMU (SDM Table 4-19): ours, "copy on write" */
 #define PTE_NX  (1ull << 63)
 #define PTE_ADDR 0x000FFFFFFFFFF000ull
 void vm_init(void);
 uint64_t vm_new_space(void);            /* a PML4 sharing the kernel half */
 void vm_free_space(uint64_t pml4);
+uint64_t vm_fork_space(uint64_t pml4, uint64_t *cow_pages, uint64_t *shared_pages);
 uint64_t *vm_pte(uint64_t pml4, uint64_t va, bool create);
 void vm_map(uint64_t pml4, uint64_t va, uint64_t pa, uint64_t flags);
 bool vm_pcid_enabled(void);

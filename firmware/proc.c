@@ -8,6 +8,12 @@
  * The scheduler is round robin; the LAPIC timer preempts ring 3. Switching
  * to a process loads its CR3 (with its PCID when the CPU has them) and puts
  * its kernel stack in the TSS (RSP0) and in kernel_stack_top (SYSCALL).
+ *
+ * fork gives the child a copy of the parent's page tables over the same
+ * frames (vm_fork_space), and wait lets the parent collect a child's exit
+ * status. A child that exits stays a ZOMBIE, its memory already returned,
+ * until its parent waits for it; the tour counts only the first process of
+ * each demonstration (the one kmain spawned) as a pass or a failure.
  */
 #include "kernel.h"
 #include "user/syscall.h"
@@ -16,17 +22,19 @@
 #define KSTACK_SIZE 16384
 #define CR3_NOFLUSH (1ull << 63)        /* keep this PCID's TLB entries (SDM 4.10.4.1) */
 
-enum state { UNUSED, RUNNABLE, EXITED };
+enum state { UNUSED, RUNNABLE, EXITED, ZOMBIE };
 
 struct proc {
     enum state state;
     int pid;
+    int parent_pid;                     /* 0 for the processes kmain spawns */
     const char *name;
     uint64_t pml4;
     uint64_t saved_rsp;                 /* its kernel stack while it is not running */
     bool tlb_fresh;                     /* the TLB holds nothing stale for its PCID */
     int exit_status;
     uint64_t page_faults, frames;
+    uint64_t cow_faults, cow_copies, cow_reuses;
     uint8_t kstack[KSTACK_SIZE] __attribute__((aligned(16)));
 };
 
@@ -58,19 +66,41 @@ static bool give_frame(struct proc *p, uint64_t va, uint64_t flags)
     return true;
 }
 
-int proc_spawn(const char *name, uint64_t entry)
+static struct proc *new_proc(const char *name)
 {
     struct proc *p = NULL;
     for (int i = 0; i < MAX_PROCS && !p; i++)
         if (procs[i].state == UNUSED)
             p = &procs[i];
     if (!p)
-        panic("no free process slot for %s", name);
+        return NULL;
     p->pid = next_pid++;
+    p->parent_pid = 0;
     p->name = name;
-    p->pml4 = vm_new_space();
     p->tlb_fresh = false;
     p->page_faults = p->frames = 0;
+    p->cow_faults = p->cow_copies = p->cow_reuses = 0;
+    return p;
+}
+
+/* A kernel stack that "returns" through trap_return into ring 3 with the registers of *tf. */
+static void prepare_kernel_stack(struct proc *p, const struct trap_frame *user)
+{
+    struct trap_frame *tf = (struct trap_frame *)(p->kstack + KSTACK_SIZE) - 1;
+    *tf = *user;
+    uint64_t *sp = (uint64_t *)tf;
+    *--sp = (uint64_t)trap_return;
+    for (int i = 0; i < 6; i++)
+        *--sp = 0;                      /* rbp rbx r12-r15 for switch_stacks */
+    p->saved_rsp = (uint64_t)sp;
+}
+
+int proc_spawn(const char *name, uint64_t entry)
+{
+    struct proc *p = new_proc(name);
+    if (!p)
+        panic("no free process slot for %s", name);
+    p->pml4 = vm_new_space();
 
     /* Copy the user image in, page by page, with W^X rights. */
     uint64_t size = (uint64_t)__user_image_size, text = (uint64_t)__user_text_size;
@@ -82,21 +112,47 @@ int proc_spawn(const char *name, uint64_t entry)
         memcpy(frame_ptr(*vm_pte(p->pml4, USER_IMAGE + off, false) & PTE_ADDR), __user_image + off, FRAME_SIZE);
     }
 
-    /* A kernel stack that "returns" through trap_return into ring 3 at entry. */
-    struct trap_frame *tf = (struct trap_frame *)(p->kstack + KSTACK_SIZE) - 1;
-    memset(tf, 0, sizeof *tf);
-    tf->rip = entry;
-    tf->cs = SEL_UCODE;
-    tf->rflags = 0x202;                 /* IF: the timer may preempt it */
-    tf->rsp = USER_STACK_TOP;
-    tf->ss = SEL_UDATA;
-    uint64_t *sp = (uint64_t *)tf;
-    *--sp = (uint64_t)trap_return;
-    for (int i = 0; i < 6; i++)
-        *--sp = 0;                      /* rbp rbx r12-r15 for switch_stacks */
-    p->saved_rsp = (uint64_t)sp;
+    /* Ring 3 at entry, on an empty stack. */
+    struct trap_frame tf;
+    memset(&tf, 0, sizeof tf);
+    tf.rip = entry;
+    tf.cs = SEL_UCODE;
+    tf.rflags = 0x202;                  /* IF: the timer may preempt it */
+    tf.rsp = USER_STACK_TOP;
+    tf.ss = SEL_UDATA;
+    prepare_kernel_stack(p, &tf);
     p->state = RUNNABLE;
     return p->pid;
+}
+
+/* fork: the child resumes from the same system call with 0 in RAX; the parent gets the child's pid. */
+static int fork_current(const struct trap_frame *tf)
+{
+    struct proc *child = new_proc(current->name);
+    if (!child)
+        return -1;
+    child->parent_pid = current->pid;
+    uint64_t cow_pages, shared_pages;
+    child->pml4 = vm_fork_space(current->pml4, &cow_pages, &shared_pages);
+    child->frames = cow_pages + shared_pages;
+    kprintf("kernel: pid %d forked pid %d: %lu pages shared copy-on-write, %lu read-only pages shared\n", current->pid,
+            child->pid, cow_pages, shared_pages);
+    struct trap_frame regs = *tf;
+    regs.rax = 0;
+    prepare_kernel_stack(child, &regs);
+    child->state = RUNNABLE;
+    return child->pid;
+}
+
+static bool user_range(uint64_t va, uint64_t len, bool write);
+static void yield(void);
+
+static struct proc *find_pid(int pid)
+{
+    for (int i = 0; i < MAX_PROCS; i++)
+        if (procs[i].state != UNUSED && procs[i].pid == pid)
+            return &procs[i];
+    return NULL;
 }
 
 static void run(struct proc *p)
@@ -123,11 +179,45 @@ static void reap(struct proc *p)
     vm_free_space(p->pml4);
     kprintf("kernel: pid %d (%s) exited with status %d; %lu page faults, %lu frames returned\n", p->pid, p->name,
             p->exit_status, p->page_faults, uframes_free() - before);
+    for (int i = 0; i < MAX_PROCS; i++)
+        if (procs[i].state == ZOMBIE && procs[i].parent_pid == p->pid)
+            procs[i].state = UNUSED;    /* nobody will wait for these any more */
+    if (p->parent_pid != 0) {
+        /* A child: its parent judges it. Keep its status for wait while the parent lives. */
+        struct proc *parent = find_pid(p->parent_pid);
+        p->state = parent && parent->state == RUNNABLE ? ZOMBIE : UNUSED;
+        return;
+    }
     if (p->exit_status == 0)
         stat_passes++;
     else
         stat_fails++;
     p->state = UNUSED;
+}
+
+/* wait: the pid of an exited child (its status in *status), or -1 when there is no child. */
+static int64_t wait_child(uint64_t status_va)
+{
+    for (;;) {
+        bool any_child = false;
+        for (int i = 0; i < MAX_PROCS; i++) {
+            struct proc *q = &procs[i];
+            if (q->state == UNUSED || q->parent_pid != current->pid)
+                continue;
+            any_child = true;
+            if (q->state != ZOMBIE)
+                continue;
+            if (status_va && !user_range(status_va, sizeof(int), true))
+                return -1;
+            if (status_va)
+                *(int *)status_va = q->exit_status;
+            q->state = UNUSED;
+            return q->pid;
+        }
+        if (!any_child)
+            return -1;
+        yield();                        /* let the children run; look again when we are back */
+    }
 }
 
 void proc_run_all(void)
@@ -236,7 +326,21 @@ uint64_t syscall_dispatch(struct trap_frame *tf)
         v->page_faults = current->page_faults;
         v->frames = current->frames;
         v->pool_free = uframes_free();
+        v->cow_faults = current->cow_faults;
+        v->cow_copies = current->cow_copies;
+        v->cow_reuses = current->cow_reuses;
         return 0;
+    }
+    case SYS_FORK:
+        return (uint64_t)(int64_t)fork_current(tf);
+    case SYS_WAIT:
+        return (uint64_t)wait_child(tf->rdi);
+    case SYS_FRAME_REFS: {
+        /* How many address spaces map the frame behind this user page (0: none mapped). */
+        if (tf->rdi >= 0x0000800000000000ull)
+            return 0;
+        uint64_t *pte = vm_pte(current->pml4, tf->rdi, false);
+        return pte && (*pte & PTE_P) ? uframe_refs(*pte & PTE_ADDR) : 0;
     }
     default:
         return (uint64_t)-1;

@@ -119,3 +119,51 @@ void vm_free_space(uint64_t pml4)
     }
     kframe_free(pml4);
 }
+
+/*
+ * fork's copy of an address space: new tables for the lower half, the same
+ * frames behind them. A writable page becomes read-only with PTE_COW in both
+ * trees (the first write to it faults, and proc.c copies it then); a page
+ * that was already read-only (text, rodata) is simply shared. Each shared
+ * frame gains a reference. Runs in the parent's address space: the parent's
+ * entries lose W, so their stale TLB entries go with INVLPG.
+ */
+static uint64_t fork_level(uint64_t t, int level, uint64_t va_base, uint64_t *cow_pages, uint64_t *shared_pages)
+{
+    uint64_t copy = kframe_alloc();
+    int shift = 12 + 9 * (level - 1);
+    for (uint64_t i = 0; i < 512; i++) {
+        uint64_t *e = &table(t)[i];
+        if (!(*e & PTE_P))
+            continue;
+        uint64_t va = va_base + (i << shift);
+        if (level > 1) {
+            table(copy)[i] = fork_level(*e & PTE_ADDR, level - 1, va, cow_pages, shared_pages) | (*e & ~PTE_ADDR);
+            continue;
+        }
+        if (*e & PTE_W) {
+            *e = (*e & ~PTE_W) | PTE_COW;
+            invlpg(va);
+            ++*cow_pages;
+        } else if (!(*e & PTE_COW)) {
+            ++*shared_pages;
+        } else {
+            ++*cow_pages;               /* still copy-on-write from an earlier fork */
+        }
+        uframe_ref(*e & PTE_ADDR);
+        table(copy)[i] = *e;
+    }
+    return copy;
+}
+
+uint64_t vm_fork_space(uint64_t pml4, uint64_t *cow_pages, uint64_t *shared_pages)
+{
+    uint64_t child = vm_new_space();
+    *cow_pages = *shared_pages = 0;
+    for (uint64_t i = 0; i < 256; i++) {
+        uint64_t e = table(pml4)[i];
+        if (e & PTE_P)
+            table(child)[i] = fork_level(e & PTE_ADDR, 3, i << 39, cow_pages, shared_pages) | (e & ~PTE_ADDR);
+    }
+    return child;
+}

@@ -7,12 +7,18 @@
 #define SYS_GETPID  2                   /* getpid() -> pid */
 #define SYS_YIELD   3                   /* yield(): let another process run */
 #define SYS_VMSTAT  4                   /* vmstat(struct vmstat *) -> 0, or -1 */
+#define SYS_FORK    5                   /* fork() -> the child's pid in the parent, 0 in the child, -1 */
+#define SYS_WAIT    6                   /* wait(int *status) -> an exited child's pid, or -1: no children */
+#define SYS_FRAME_REFS 7                /* frame_refs(va) -> address spaces mapping that page's frame */
 
 /* The process's own memory figures, as the kernel counts them. */
 struct vmstat {
     unsigned long page_faults;          /* not-present faults the kernel resolved */
     unsigned long frames;               /* physical frames the process holds */
     unsigned long pool_free;            /* frames left in the user pool */
+    unsigned long cow_faults;           /* writes to copy-on-write pages */
+    unsigned long cow_copies;           /* ... that copied the frame (it was shared) */
+    unsigned long cow_reuses;           /* ... that took the frame back (the last reference) */
 };
 
 /* The user address space (proc.c lays it out). */

@@ -12,6 +12,9 @@ long sys_write(const char *buf, unsigned long len) { return syscall2(SYS_WRITE, 
 long sys_getpid(void) { return syscall2(SYS_GETPID, 0, 0); }
 void sys_yield(void) { syscall2(SYS_YIELD, 0, 0); }
 long sys_vmstat(struct vmstat *v) { return syscall2(SYS_VMSTAT, (long)v, 0); }
+long sys_fork(void) { return syscall2(SYS_FORK, 0, 0); }
+long sys_wait(int *status) { return syscall2(SYS_WAIT, (long)status, 0); }
+long sys_frame_refs(const volatile void *va) { return syscall2(SYS_FRAME_REFS, (long)va, 0); }
 
 _Noreturn void sys_exit(int status)
 {

@@ -8,6 +8,9 @@ _Noreturn void sys_exit(int status);
 long sys_getpid(void);
 void sys_yield(void);
 long sys_vmstat(struct vmstat *v);
+long sys_fork(void);
+long sys_wait(int *status);
+long sys_frame_refs(const volatile void *va);
 
 /* printf with %s %d %u %lu %x %lx %p; one write per call, so a line is never split. */
 void uprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
