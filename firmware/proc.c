@@ -262,10 +262,40 @@ void proc_kill_current(const char *why)
     exit_current(-1);
 }
 
+/*
+ * Copy on write: a write to a present, read-only page marked PTE_COW. While
+ * another address space still maps the frame, copy it into a frame of our
+ * own; when we hold the last reference, just make it writable again. Either
+ * way our TLB may still hold the read-only translation: INVLPG it.
+ */
+static bool cow_fault(uint64_t va, uint64_t *pte)
+{
+    uint64_t old = *pte & PTE_ADDR, flags = (*pte & ~PTE_ADDR & ~PTE_COW) | PTE_W;
+    if (uframe_refs(old) == 1) {
+        *pte = old | flags;
+        current->cow_reuses++;
+    } else {
+        uint64_t copy = uframe_alloc();
+        if (!copy)
+            return false;
+        memcpy(frame_ptr(copy), frame_ptr(old), FRAME_SIZE);
+        *pte = copy | flags;
+        uframe_free(old);               /* one reference fewer; the other space keeps it */
+        current->cow_copies++;
+    }
+    invlpg(va);
+    current->cow_faults++;
+    return true;
+}
+
 /* Demand paging: a not-present fault in a demand-zero region gets a fresh zeroed frame. */
 static bool resolve_fault(uint64_t va, uint64_t error)
 {
-    bool present = error & 1, fetch = error & 16;
+    bool present = error & 1, write = error & 2, fetch = error & 16;
+    if (present && write && !fetch) {
+        uint64_t *pte = vm_pte(current->pml4, va, false);
+        return pte && (*pte & PTE_COW) && cow_fault(va & ~0xfffull, pte);
+    }
     if (present || fetch || !in_demand_region(va))
         return false;
     if (!give_frame(current, va, PTE_W | PTE_NX))
@@ -280,7 +310,11 @@ bool proc_page_fault(struct trap_frame *tf, uint64_t cr2)
         return true;
     /* SDM Vol. 3A 4.7: P = protection violation, W/R = write, I/D = instruction fetch. */
     const char *access = tf->error & 16 ? "execute" : tf->error & 2 ? "write" : "read";
-    const char *reason = !(tf->error & 1) ? (in_demand_region(cr2) ? "no free frame" : "not mapped") : "protection";
+    uint64_t *pte = vm_pte(current->pml4, cr2, false);
+    bool cow = pte && (*pte & PTE_P) && (*pte & PTE_COW) && (tf->error & 2);
+    const char *reason = !(tf->error & 1) ? (in_demand_region(cr2) ? "no free frame" : "not mapped")
+                         : cow                ? "no free frame to copy into"
+                                              : "protection";
     kprintf("kernel: pid %d (%s) segfault: %s at 0x%lx, %s (error %lx)\n", current->pid, current->name, access, cr2, reason,
             tf->error);
     exit_current(-1);
@@ -298,6 +332,8 @@ static bool user_range(uint64_t va, uint64_t len, bool write)
                 return false;
             pte = vm_pte(current->pml4, page, false);
         }
+        if (write && !(*pte & PTE_W) && (*pte & PTE_COW) && !resolve_fault(page, 3))
+            return false;               /* the kernel's write would have been the process's: copy first */
         if (!(*pte & PTE_U) || (write && !(*pte & PTE_W)))
             return false;
     }
