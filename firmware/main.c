@@ -8,7 +8,7 @@
 #define MULTIBOOT_MAGIC 0x2BADB002
 
 /* The user programs' entry points (user/), linked at their user addresses. */
-extern char demand_main[];
+extern char demand_main[], cow_main[];
 
 struct demonstration {
     const char *name;
@@ -17,6 +17,7 @@ struct demonstration {
 
 static const struct demonstration tour[] = {
     {"demand", demand_main},
+    {"cow", cow_main},
 };
 
 void kmain(uint32_t magic, uint32_t mbi);

@@ -63,7 +63,35 @@ function expectTour(run: Run): void {
   const [, before, after] = /pool: (\d+) -> (\d+) free/.exec(run.output) ?? [];
   expect(Number(before) - Number(after)).toBe(16);
   expect(lines).toContain("demand[1]: new pages read as zero: yes; values kept: 16 of 16; PASS");
-  expect(lines).toContain("summary: 1 passed, 0 failed");
+  // Copy-on-write fork (firmware/user/cow.c): the parent (pid 2) fills PAGES = 8 heap pages and forks pid 3.
+  // The fork shares those 8 plus the stack and data pages copy-on-write, and the text read-only.
+  const fork = /^kernel: pid 2 forked pid 3: (\d+) pages shared copy-on-write, (\d+) read-only pages shared$/.exec(
+    lines.find((l) => l.startsWith("kernel: pid 2 forked")) ?? "",
+  );
+  expect(fork, run.output).not.toBeNull();
+  expect(Number(fork![1])).toBeGreaterThan(8);
+  expect(Number(fork![2])).toBeGreaterThan(0);
+  expect(lines).toContain("cow[3]: child sees 8 of 8 heap pages shared with its parent (2 references each)");
+  // The child writes every third page (0, 3, 6): 3 faults, each copying one shared frame; 5 stay shared.
+  expect(lines).toContain("cow[3]: child wrote 3 pages -> 3 copy-on-write faults -> 3 frames copied");
+  expect(lines).toContain("cow[3]: child sees its values in 8 of 8 pages; its own frames: 3; still shared: 5");
+  expect(lines).toContain("cow[2]: child 3 exited with status 0; parent's pages untouched: 8 of 8; it holds the last reference to 8");
+  // After the child is gone every write (pages 0, 2, 4, 6) finds the last reference: no copy, the page is taken back.
+  expect(lines).toContain("cow[2]: parent wrote 4 pages -> 4 copy-on-write faults -> 0 frames copied, 4 taken back");
+  const pool = /^cow\[2\]: pool: (\d+) frames free before fork, (\d+) after the child exited; PASS$/.exec(
+    lines.find((l) => l.startsWith("cow[2]: pool:")) ?? "",
+  );
+  expect(pool, run.output).not.toBeNull();
+  expect(pool![2]).toBe(pool![1]); // the child's copies went back with it
+  // The child returns its 3 copies plus its own stack and data frames; the shared text stays with the parent.
+  const childExit = /^kernel: pid 3 \(cow\) exited with status 0; 0 page faults, (\d+) frames returned$/.exec(
+    lines.find((l) => l.startsWith("kernel: pid 3 (cow) exited")) ?? "",
+  );
+  expect(childExit, run.output).not.toBeNull();
+  expect(Number(childExit![1])).toBeGreaterThanOrEqual(3);
+  expect(Number(childExit![1])).toBeLessThan(Number(fork![1]));
+  // Only the processes kmain spawned count: demand and cow's parent, which judges its child.
+  expect(lines).toContain("summary: 2 passed, 0 failed");
   expect(lines).toContain("all passed");
   expect(run.output).not.toMatch(/FAIL|panic|killed|segfault/);
   // isa-debug-exit with value 0: QEMU exits with (0 << 1) | 1.
@@ -82,7 +110,7 @@ describe("firmware: the teaching kernel", () => {
     }
   }, 60_000);
 
-  it("cr3 boots it: demand paging's figures, PASS, all passed, QEMU's exit status", () => {
+  it("cr3 boots it: demand paging's and copy-on-write's figures, PASS, all passed, QEMU's exit status", () => {
     expectTour(runCr3());
   }, 180_000);
 
