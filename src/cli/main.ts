@@ -3,7 +3,9 @@
 // With a kernel it takes QEMU's spellings, loads the kernel as
 // `qemu-system-x86_64 -kernel` would, and runs it (run.ts).
 
-import { existsSync } from "node:fs";
+import { closeSync, existsSync, ftruncateSync, mkdtempSync, openSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "./args.ts";
 import { runDemo } from "./demo.ts";
@@ -79,11 +81,21 @@ export async function main(argv: readonly string[]): Promise<number> {
     const image = tourImage();
     if (image === null) return fail("the bundled kernel firmware/cr3-tour.elf is missing (npm run firmware rebuilds it)");
     process.stdout.write(`cr3 ${VERSION}: booting the bundled teaching kernel (firmware/cr3-tour.elf); cr3 --help shows how to boot yours\n\n`);
-    const args = parseArgs([image, ...TOUR_FLAGS]);
-    if (!args.ok) return fail(args.message);
-    // The tour exits through isa-debug-exit with 0 when every demonstration passed: status (0 << 1) | 1.
-    const status = await runKernel(args, fail);
-    return status === 1 ? 0 : status;
+    // Its swap area: a blank 4 MiB disk, in memory only (snapshot=on), so nothing is left behind.
+    const dir = mkdtempSync(join(tmpdir(), "cr3-tour-"));
+    try {
+      const disk = join(dir, "swap.img");
+      const fd = openSync(disk, "w");
+      ftruncateSync(fd, 4 << 20);
+      closeSync(fd);
+      const args = parseArgs([image, ...TOUR_FLAGS, "-drive", `file=${disk},format=raw,index=0,snapshot=on`]);
+      if (!args.ok) return fail(args.message);
+      // The tour exits through isa-debug-exit with 0 when every demonstration passed: status (0 << 1) | 1.
+      const status = await runKernel(args, fail);
+      return status === 1 ? 0 : status;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
   const args = parseArgs(argv);
   if (!args.ok) return fail(args.message);
