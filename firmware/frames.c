@@ -34,6 +34,7 @@ static uint64_t user_pool[MAX_USER_POOL];   /* the free frames: user_pool[0 .. u
 static uint64_t user_pool_size, user_pool_free;
 static uint64_t pool_frame[MAX_USER_POOL];  /* every pool frame, in ascending address order */
 static uint16_t pool_refs[MAX_USER_POOL];   /* pool_refs[i]: mappings of pool_frame[i] */
+static uint32_t pool_slot[MAX_USER_POOL];   /* 1 + the swap slot with a valid copy of it (swap.c), or 0 */
 
 void *frame_ptr(uint64_t pa)
 {
@@ -137,14 +138,14 @@ void kframe_free(uint64_t pa)
     kernel_free_list = pa;
 }
 
-/* The reference count of a pool frame (binary search: pool_frame is sorted). */
-static uint16_t *refs_of(uint64_t pa)
+/* The index of a pool frame (binary search: pool_frame is sorted). */
+static uint64_t pool_index(uint64_t pa)
 {
     uint64_t lo = 0, hi = user_pool_size;
     while (lo < hi) {
         uint64_t mid = (lo + hi) / 2;
         if (pool_frame[mid] == pa)
-            return &pool_refs[mid];
+            return mid;
         if (pool_frame[mid] < pa)
             lo = mid + 1;
         else
@@ -152,6 +153,9 @@ static uint16_t *refs_of(uint64_t pa)
     }
     panic("0x%lx is not a user frame", pa);
 }
+
+static uint16_t *refs_of(uint64_t pa) { return &pool_refs[pool_index(pa)]; }
+uint32_t *uframe_slot(uint64_t pa) { return &pool_slot[pool_index(pa)]; }
 
 uint64_t uframe_alloc(void)
 {
@@ -178,8 +182,13 @@ void uframe_free(uint64_t pa)
     uint16_t *refs = refs_of(pa);
     if (*refs == 0 || user_pool_free >= user_pool_size)
         panic("user frame 0x%lx freed twice", pa);
-    if (--*refs == 0)
-        user_pool[user_pool_free++] = pa;
+    if (--*refs != 0)
+        return;
+    uint32_t *slot = uframe_slot(pa);
+    if (*slot)
+        swap_slot_put(*slot - 1);       /* its copy on disk is no longer anyone's */
+    *slot = 0;
+    user_pool[user_pool_free++] = pa;
 }
 
 uint64_t frames_usable(void) { return usable_frames; }

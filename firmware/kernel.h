@@ -95,6 +95,7 @@ uint64_t uframe_alloc(void);            /* a zeroed frame from the user pool (1 
 void uframe_ref(uint64_t pa);           /* one more mapping of a user frame */
 uint64_t uframe_refs(uint64_t pa);      /* how many mappings it has */
 void uframe_free(uint64_t pa);          /* one mapping fewer; the frame returns to the pool at 0 */
+uint32_t *uframe_slot(uint64_t pa);     /* 1 + the swap slot holding a valid copy of the frame, or 0 */
 uint64_t frames_usable(void);
 uint64_t uframes_total(void);
 uint64_t uframes_free(void);
@@ -110,6 +111,7 @@ uint64_t uframes_free(void);
 #define PTE_PS  (1ull << 7)
 #define PTE_G   (1ull << 8)
 #define PTE_COW (1ull << 9)             /* ignored by the MMU (SDM Table 4-19): ours, "copy on write" */
+#define PTE_SWAPPED (1ull << 10)        /* in a not-present PTE: swapped out, the slot in bits 12-43 */
 #define PTE_NX  (1ull << 63)
 #define PTE_ADDR 0x000FFFFFFFFFF000ull
 void vm_init(void);
@@ -130,7 +132,26 @@ void trap(struct trap_frame *tf);
 void lapic_init(void);
 void lapic_eoi(void);
 
+/* ata.c: the primary master disk, polled PIO, LBA28 */
+void ata_init(void);
+uint64_t ata_sectors(void);             /* 0: no disk */
+bool ata_read(uint32_t lba, void *buf, unsigned sectors);
+bool ata_write(uint32_t lba, const void *buf, unsigned sectors);
+
+/* swap.c: the swap area and the clock algorithm */
+void swap_init(void);
+uint64_t swap_slots(void);              /* 0: no disk, no swapping */
+uint64_t swap_slots_used(void);
+void swap_slot_ref(uint64_t slot);
+void swap_slot_put(uint64_t slot);
+void swap_pin(uint64_t pml4, uint64_t lo, uint64_t hi);
+bool swap_evict_one(void);
+uint64_t swap_frame_alloc(void);
+bool swap_in(uint64_t *pte);
+extern uint64_t stat_swapped_out, stat_swapped_in, stat_clean_skips;
+
 /* proc.c: processes and the scheduler */
+#define EXIT_SKIPPED 77                 /* a demonstration that could not run here (no disk) */
 void proc_init(void);
 int proc_spawn(const char *name, uint64_t entry);
 void proc_run_all(void);
@@ -138,10 +159,13 @@ bool proc_page_fault(struct trap_frame *tf, uint64_t cr2);
 void proc_timer_tick(struct trap_frame *tf);
 void proc_kill_current(const char *why);
 void syscall_init(void);
+unsigned proc_slots(void);
+bool proc_space(unsigned slot, uint64_t *pml4);        /* a live process's PML4 */
+void proc_invalidate(unsigned slot, uint64_t va, bool evicted);  /* its TLB must forget va */
 uint64_t syscall_dispatch(struct trap_frame *tf);
 
 /* Counters the summary prints. */
-extern uint64_t stat_passes, stat_fails;
+extern uint64_t stat_passes, stat_fails, stat_skips;
 
 #endif
 #endif

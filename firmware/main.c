@@ -1,14 +1,15 @@
 /*
  * kmain: boot the machine, then run the tour's demonstrations, one process
  * each, and end with a summary. Exit status through isa-debug-exit: 0 when
- * every demonstration passed, 1 when one failed, 2 on a kernel panic.
+ * every demonstration passed (or was skipped: swap without a disk), 1 when
+ * one failed, 2 on a kernel panic.
  */
 #include "kernel.h"
 
 #define MULTIBOOT_MAGIC 0x2BADB002
 
 /* The user programs' entry points (user/), linked at their user addresses. */
-extern char demand_main[], cow_main[];
+extern char demand_main[], cow_main[], swap_main[];
 
 struct demonstration {
     const char *name;
@@ -18,6 +19,7 @@ struct demonstration {
 static const struct demonstration tour[] = {
     {"demand", demand_main},
     {"cow", cow_main},
+    {"swap", swap_main},
 };
 
 void kmain(uint32_t magic, uint32_t mbi);
@@ -36,6 +38,11 @@ void kmain(uint32_t magic, uint32_t mbi)
     trap_init();
     syscall_init();
     lapic_init();
+    swap_init();
+    if (swap_slots())
+        kprintf("swap: ATA disk of %lu sectors; %lu slots of 4 KiB\n", ata_sectors(), swap_slots());
+    else
+        kprintf("swap: no ATA disk; pages cannot be swapped out\n");
 
     for (unsigned i = 0; i < sizeof tour / sizeof tour[0]; i++) {
         int pid = proc_spawn(tour[i].name, (uint64_t)tour[i].entry);
@@ -44,7 +51,12 @@ void kmain(uint32_t magic, uint32_t mbi)
     }
     if (uframes_free() != uframes_total())
         panic("%lu user frames leaked", uframes_total() - uframes_free());
-    kprintf("summary: %lu passed, %lu failed\n", stat_passes, stat_fails);
+    if (swap_slots_used() != 0)
+        panic("%lu swap slots leaked", swap_slots_used());
+    if (stat_skips)
+        kprintf("summary: %lu passed, %lu failed, %lu skipped\n", stat_passes, stat_fails, stat_skips);
+    else
+        kprintf("summary: %lu passed, %lu failed\n", stat_passes, stat_fails);
     kprintf(stat_fails == 0 ? "all passed\n" : "some failed\n");
     power_off(stat_fails == 0 ? 0 : 1);
 }

@@ -48,7 +48,7 @@ static struct proc procs[MAX_PROCS];
 static struct proc *current;
 static uint64_t scheduler_rsp;
 static int next_pid = 1;
-uint64_t stat_passes, stat_fails;
+uint64_t stat_passes, stat_fails, stat_skips;
 
 static bool in_demand_region(uint64_t va)
 {
@@ -58,7 +58,7 @@ static bool in_demand_region(uint64_t va)
 
 static bool give_frame(struct proc *p, uint64_t va, uint64_t flags)
 {
-    uint64_t pa = uframe_alloc();
+    uint64_t pa = swap_frame_alloc();  /* may evict a page to the swap area */
     if (!pa)
         return false;
     vm_map(p->pml4, va & ~0xfffull, pa, flags | PTE_U);
@@ -172,6 +172,33 @@ static void run(struct proc *p)
     current = NULL;
 }
 
+unsigned proc_slots(void) { return MAX_PROCS; }
+
+bool proc_space(unsigned slot, uint64_t *pml4)
+{
+    if (procs[slot].state != RUNNABLE)
+        return false;                   /* unused, or exited and about to give everything back */
+    *pml4 = procs[slot].pml4;
+    return true;
+}
+
+/*
+ * The swap code changed a PTE of this process (cleared A, or evicted the
+ * page). The running address space drops the translation with INVLPG; any
+ * other keeps its PCID-tagged entries across CR3 loads with the no-flush
+ * bit, so it gets a full flush at its next load instead (SDM 4.10.4.1).
+ */
+void proc_invalidate(unsigned slot, uint64_t va, bool evicted)
+{
+    struct proc *p = &procs[slot];
+    if (p == current)
+        invlpg(va);
+    else
+        p->tlb_fresh = false;
+    if (evicted)
+        p->frames--;
+}
+
 static void reap(struct proc *p)
 {
     write_cr3(vm_kernel_space());       /* never free the tables CR3 points at */
@@ -190,6 +217,8 @@ static void reap(struct proc *p)
     }
     if (p->exit_status == 0)
         stat_passes++;
+    else if (p->exit_status == EXIT_SKIPPED)
+        stat_skips++;
     else
         stat_fails++;
     p->state = UNUSED;
@@ -275,7 +304,7 @@ static bool cow_fault(uint64_t va, uint64_t *pte)
         *pte = old | flags;
         current->cow_reuses++;
     } else {
-        uint64_t copy = uframe_alloc();
+        uint64_t copy = swap_frame_alloc();   /* never evicts old: shared frames are not victims */
         if (!copy)
             return false;
         memcpy(frame_ptr(copy), frame_ptr(old), FRAME_SIZE);
@@ -288,13 +317,25 @@ static bool cow_fault(uint64_t va, uint64_t *pte)
     return true;
 }
 
-/* Demand paging: a not-present fault in a demand-zero region gets a fresh zeroed frame. */
+/*
+ * Demand paging: a not-present fault in a demand-zero region gets a fresh
+ * zeroed frame; one on a swapped-out page (any access, even a fetch from
+ * swapped-out text) gets its contents back from the disk.
+ */
 static bool resolve_fault(uint64_t va, uint64_t error)
 {
     bool present = error & 1, write = error & 2, fetch = error & 16;
     if (present && write && !fetch) {
         uint64_t *pte = vm_pte(current->pml4, va, false);
         return pte && (*pte & PTE_COW) && cow_fault(va & ~0xfffull, pte);
+    }
+    uint64_t *pte = present ? NULL : vm_pte(current->pml4, va, false);
+    if (pte && !(*pte & PTE_P) && (*pte & PTE_SWAPPED)) {
+        if (!swap_in(pte))
+            return false;
+        current->page_faults++;
+        current->frames++;
+        return true;
     }
     if (present || fetch || !in_demand_region(va))
         return false;
@@ -306,13 +347,15 @@ static bool resolve_fault(uint64_t va, uint64_t error)
 
 bool proc_page_fault(struct trap_frame *tf, uint64_t cr2)
 {
+    swap_pin(0, 0, 0);                  /* no system call is using user memory now */
     if (resolve_fault(cr2, tf->error))
         return true;
     /* SDM Vol. 3A 4.7: P = protection violation, W/R = write, I/D = instruction fetch. */
     const char *access = tf->error & 16 ? "execute" : tf->error & 2 ? "write" : "read";
     uint64_t *pte = vm_pte(current->pml4, cr2, false);
     bool cow = pte && (*pte & PTE_P) && (*pte & PTE_COW) && (tf->error & 2);
-    const char *reason = !(tf->error & 1) ? (in_demand_region(cr2) ? "no free frame" : "not mapped")
+    bool swapped = pte && !(*pte & PTE_P) && (*pte & PTE_SWAPPED);
+    const char *reason = !(tf->error & 1) ? (in_demand_region(cr2) || swapped ? "no free frame" : "not mapped")
                          : cow                ? "no free frame to copy into"
                                               : "protection";
     kprintf("kernel: pid %d (%s) segfault: %s at 0x%lx, %s (error %lx)\n", current->pid, current->name, access, cr2, reason,
@@ -325,6 +368,7 @@ static bool user_range(uint64_t va, uint64_t len, bool write)
 {
     if (va + len < va || va + len > 0x0000800000000000ull)
         return false;
+    swap_pin(current->pml4, va & ~0xfffull, va + len);  /* faulting one page in must not evict another */
     for (uint64_t page = va & ~0xfffull; page < va + len; page += FRAME_SIZE) {
         uint64_t *pte = vm_pte(current->pml4, page, false);
         if (!pte || !(*pte & PTE_P)) {
@@ -342,6 +386,7 @@ static bool user_range(uint64_t va, uint64_t len, bool write)
 
 uint64_t syscall_dispatch(struct trap_frame *tf)
 {
+    swap_pin(0, 0, 0);
     switch (tf->rax) {
     case SYS_WRITE:
         if (!user_range(tf->rdi, tf->rsi, false))
@@ -365,6 +410,11 @@ uint64_t syscall_dispatch(struct trap_frame *tf)
         v->cow_faults = current->cow_faults;
         v->cow_copies = current->cow_copies;
         v->cow_reuses = current->cow_reuses;
+        v->pool_size = uframes_total();
+        v->swap_slots = swap_slots();
+        v->swapped_out = stat_swapped_out;
+        v->swapped_in = stat_swapped_in;
+        v->swap_clean_skips = stat_clean_skips;
         return 0;
     }
     case SYS_FORK:

@@ -100,6 +100,8 @@ static void free_level(uint64_t t, int level)
 {
     for (int i = 0; i < 512; i++) {
         uint64_t e = table(t)[i];
+        if (level == 1 && !(e & PTE_P) && (e & PTE_SWAPPED))
+            swap_slot_put(e >> 12 & 0xFFFFFFFF);
         if (!(e & PTE_P))
             continue;
         if (level == 1)
@@ -134,9 +136,21 @@ static uint64_t fork_level(uint64_t t, int level, uint64_t va_base, uint64_t *co
     int shift = 12 + 9 * (level - 1);
     for (uint64_t i = 0; i < 512; i++) {
         uint64_t *e = &table(t)[i];
+        uint64_t va = va_base + (i << shift);
+        if (level == 1 && !(*e & PTE_P) && (*e & PTE_SWAPPED)) {
+            /* Swapped out: both spaces share the slot; a writable page becomes copy-on-write. */
+            if (*e & PTE_W)
+                *e = (*e & ~PTE_W) | PTE_COW;
+            if (*e & PTE_COW)
+                ++*cow_pages;
+            else
+                ++*shared_pages;
+            swap_slot_ref(*e >> 12 & 0xFFFFFFFF);
+            table(copy)[i] = *e;
+            continue;
+        }
         if (!(*e & PTE_P))
             continue;
-        uint64_t va = va_base + (i << shift);
         if (level > 1) {
             table(copy)[i] = fork_level(*e & PTE_ADDR, level - 1, va, cow_pages, shared_pages) | (*e & ~PTE_ADDR);
             continue;

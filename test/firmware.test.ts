@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FIRMWARE_BUILD_TOOLS, FIRMWARE_IMAGE, buildFirmware } from "../scripts/build-firmware.ts";
-import { QEMU, QEMU_ARGS, QEMU_TIMEOUT_MS, hasTool } from "../scripts/rom-tools.ts";
+import { QEMU, QEMU_ARGS, QEMU_TIMEOUT_MS, expandScratchDisks, hasTool } from "../scripts/rom-tools.ts";
 
 const inCi = process.env.CI === "true" || process.env.CI === "1";
 const missingBuildTools = FIRMWARE_BUILD_TOOLS.filter((tool) => !hasTool(tool));
@@ -23,6 +23,18 @@ if (!inCi && !haveQemu) {
 }
 
 const COMMAND = [...QEMU_ARGS, "-kernel", FIRMWARE_IMAGE];
+/** The swap area: a fresh zero-filled 4 MiB disk on the primary master for every run. */
+const DISK = ["-drive", "file=@DISK4M,format=raw,index=0"];
+
+/** Runs `run` with the `@DISK<N>M` tokens of args replaced by fresh images, removed afterwards. */
+function withScratchDisks<T>(args: string[], run: (args: string[]) => T): T {
+  const dir = mkdtempSync(join(tmpdir(), "cr3-firmware-disk-"));
+  try {
+    return run(expandScratchDisks(args, dir));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 const FIRST_LINE = "cr3-tour: ";
 
 interface Run {
@@ -31,16 +43,20 @@ interface Run {
   stderr: string;
 }
 
-function runCr3(): Run {
-  const run = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...COMMAND, "-display", "none", "--timeout", "150"], {
-    encoding: "latin1",
-    maxBuffer: 64 << 20,
-  });
+function runCr3(extra: string[] = DISK): Run {
+  const run = withScratchDisks([...COMMAND, ...extra], (args) =>
+    spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args, "-display", "none", "--timeout", "150"], {
+      encoding: "latin1",
+      maxBuffer: 64 << 20,
+    }),
+  );
   return { output: run.stdout, status: run.status, stderr: run.stderr };
 }
 
 function runQemu(): Run & { timedOut: boolean } {
-  const run = spawnSync(QEMU, COMMAND, { encoding: "latin1", timeout: QEMU_TIMEOUT_MS, stdio: ["ignore", "pipe", "pipe"] });
+  const run = withScratchDisks([...COMMAND, ...DISK], (args) =>
+    spawnSync(QEMU, args, { encoding: "latin1", timeout: QEMU_TIMEOUT_MS, stdio: ["ignore", "pipe", "pipe"] }),
+  );
   const raw = run.stdout ?? "";
   const start = raw.indexOf(FIRST_LINE); // SeaBIOS's banner comes first
   return {
@@ -90,8 +106,38 @@ function expectTour(run: Run): void {
   expect(childExit, run.output).not.toBeNull();
   expect(Number(childExit![1])).toBeGreaterThanOrEqual(3);
   expect(Number(childExit![1])).toBeLessThan(Number(fork![1]));
-  // Only the processes kmain spawned count: demand and cow's parent, which judges its child.
-  expect(lines).toContain("summary: 2 passed, 0 failed");
+  // Swapping (firmware/user/swap.c): the disk is 4 MiB = 8192 sectors of 512 bytes (IDENTIFY words 60-61),
+  // 1024 slots of 4 KiB. The working set is the pool of 64 frames plus 32 pages.
+  expect(lines).toContain("swap: ATA disk of 8192 sectors; 1024 slots of 4 KiB");
+  expect(lines).toContain("swap[4]: pool of 64 frames, 1024 swap slots on disk; touching 96 heap pages");
+  const filled = /^swap\[4\]: filled 96 pages: (\d+) swapped out, (\d+) swapped in, (\d+) clean pages not rewritten$/.exec(
+    lines.find((l) => l.startsWith("swap[4]: filled")) ?? "",
+  );
+  expect(filled, run.output).not.toBeNull();
+  // 96 pages cannot live in 64 frames (the image and stack hold some too): at least 32 went out while filling,
+  // and every one of them was dirty (written once, never read back clean).
+  expect(Number(filled![1])).toBeGreaterThanOrEqual(32);
+  expect(Number(filled![3])).toBe(0);
+  expect(lines).toContain("swap[4]: verified every byte of 96 pages: 96 intact");
+  const totals = /^swap\[4\]: pages touched 96, swapped out (\d+), swapped in (\d+), clean pages not rewritten (\d+); PASS$/.exec(
+    lines.find((l) => l.startsWith("swap[4]: pages touched")) ?? "",
+  );
+  expect(totals, run.output).not.toBeNull();
+  const [out, swappedIn, clean] = [Number(totals![1]), Number(totals![2]), Number(totals![3])];
+  // Reading all 96 back brings in at least the 32 that cannot be resident; every page in was first out;
+  // pages read back (clean, still valid in their slot) and evicted again skip the write.
+  expect(swappedIn).toBeGreaterThanOrEqual(32);
+  expect(out).toBeGreaterThanOrEqual(swappedIn);
+  expect(clean).toBeGreaterThan(0);
+  expect(clean).toBeLessThan(out);
+  // It exits holding the whole pool; its faults: 96 first touches plus one per page swapped in, plus its stack.
+  const swapExit = /^kernel: pid 4 \(swap\) exited with status 0; (\d+) page faults, 64 frames returned$/.exec(
+    lines.find((l) => l.startsWith("kernel: pid 4 (swap) exited")) ?? "",
+  );
+  expect(swapExit, run.output).not.toBeNull();
+  expect(Number(swapExit![1])).toBeGreaterThanOrEqual(96 + swappedIn);
+  // Only the processes kmain spawned count: demand, cow's parent (which judges its child), and swap.
+  expect(lines).toContain("summary: 3 passed, 0 failed");
   expect(lines).toContain("all passed");
   expect(run.output).not.toMatch(/FAIL|panic|killed|segfault/);
   // isa-debug-exit with value 0: QEMU exits with (0 << 1) | 1.
@@ -110,8 +156,20 @@ describe("firmware: the teaching kernel", () => {
     }
   }, 60_000);
 
-  it("cr3 boots it: demand paging's and copy-on-write's figures, PASS, all passed, QEMU's exit status", () => {
+  it("cr3 boots it with a disk: demand paging's, copy-on-write's and swapping's figures, PASS, all passed, QEMU's exit status", () => {
     expectTour(runCr3());
+  }, 180_000);
+
+  it("without a disk the swap demonstration is skipped, not failed, and the tour still passes", () => {
+    const run = runCr3([]);
+    const lines = run.output.split("\n");
+    expect(lines, run.stderr).toContain("swap: no ATA disk; pages cannot be swapped out");
+    expect(lines).toContain("swap: no disk (run with -drive file=DISK.img,format=raw,index=0)");
+    expect(lines.find((l) => l.startsWith("kernel: pid 4 (swap)"))).toMatch(/^kernel: pid 4 \(swap\) exited with status 77; \d+ page faults, \d+ frames returned$/);
+    expect(lines).toContain("summary: 2 passed, 0 failed, 1 skipped");
+    expect(lines).toContain("all passed");
+    expect(run.output).not.toMatch(/FAIL|panic|killed|segfault/);
+    expect(run.status, run.stderr).toBe(1);
   }, 180_000);
 
   it.skipIf(!inCi && !haveQemu)("QEMU boots the same image and prints the same as cr3", () => {

@@ -19,6 +19,11 @@ struct vmstat {
     unsigned long cow_faults;           /* writes to copy-on-write pages */
     unsigned long cow_copies;           /* ... that copied the frame (it was shared) */
     unsigned long cow_reuses;           /* ... that took the frame back (the last reference) */
+    unsigned long pool_size;            /* frames in the user pool (frames=N) */
+    unsigned long swap_slots;           /* 4 KiB slots in the swap area; 0: no disk */
+    unsigned long swapped_out;          /* pages evicted to the disk, all processes */
+    unsigned long swapped_in;           /* pages read back from it, all processes */
+    unsigned long swap_clean_skips;     /* evictions that skipped the write: clean, valid on disk */
 };
 
 /* The user address space (proc.c lays it out). */
