@@ -9,7 +9,7 @@
 #define MULTIBOOT_MAGIC 0x2BADB002
 
 /* The user programs' entry points (user/), linked at their user addresses. */
-extern char demand_main[], cow_main[], swap_main[];
+extern char demand_main[], cow_main[], swap_main[], protect_main[];
 
 struct demonstration {
     const char *name;
@@ -20,6 +20,7 @@ static const struct demonstration tour[] = {
     {"demand", demand_main},
     {"cow", cow_main},
     {"swap", swap_main},
+    {"protect", protect_main},
 };
 
 void kmain(uint32_t magic, uint32_t mbi);

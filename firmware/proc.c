@@ -288,7 +288,7 @@ void proc_timer_tick(struct trap_frame *tf)
 void proc_kill_current(const char *why)
 {
     kprintf("kernel: pid %d (%s) killed: %s\n", current->pid, current->name, why);
-    exit_current(-1);
+    exit_current(KILLED_STATUS(KILL_EXCEPTION, ACCESS_READ));
 }
 
 /*
@@ -345,22 +345,50 @@ static bool resolve_fault(uint64_t va, uint64_t error)
     return true;
 }
 
+/*
+ * Why a user page fault the kernel could not serve happened, from the error
+ * code (SDM Vol. 3A 4.7: bit 0 P, 1 W/R, 2 U/S, 3 RSVD, 4 I/D). With P = 1
+ * the access broke a right; which one follows from the access and the
+ * entries: a user access to a supervisor page (U/S = 0 somewhere on the
+ * walk), else a write to a read-only page, else a fetch from a no-execute one.
+ */
+static int fault_reason(uint64_t va, uint64_t error)
+{
+    bool write = error & 2, fetch = error & 16;
+    uint64_t *pte = vm_pte(current->pml4, va, false);
+    if (!(error & 1)) {
+        bool swapped = pte && !(*pte & PTE_P) && (*pte & PTE_SWAPPED);
+        return in_demand_region(va) || swapped ? KILL_NO_FRAME : KILL_NOT_PRESENT;
+    }
+    if (error & 8)
+        return KILL_RESERVED;
+    if (!vm_user_accessible(current->pml4, va))
+        return KILL_SUPERVISOR;
+    if (write && !fetch)
+        return pte && (*pte & PTE_COW) ? KILL_NO_FRAME : KILL_READ_ONLY;
+    return fetch ? KILL_NO_EXECUTE : KILL_SUPERVISOR;
+}
+
+static const char *const kill_reasons[] = {
+    [KILL_NOT_PRESENT] = "not present",
+    [KILL_SUPERVISOR] = "protection violation: user access to a supervisor page",
+    [KILL_READ_ONLY] = "protection violation: write to a read-only page",
+    [KILL_NO_EXECUTE] = "protection violation: instruction fetch from a no-execute page",
+    [KILL_NO_FRAME] = "no free frame",
+    [KILL_RESERVED] = "reserved bit set in a paging entry",
+};
+
 bool proc_page_fault(struct trap_frame *tf, uint64_t cr2)
 {
     swap_pin(0, 0, 0);                  /* no system call is using user memory now */
     if (resolve_fault(cr2, tf->error))
         return true;
-    /* SDM Vol. 3A 4.7: P = protection violation, W/R = write, I/D = instruction fetch. */
-    const char *access = tf->error & 16 ? "execute" : tf->error & 2 ? "write" : "read";
-    uint64_t *pte = vm_pte(current->pml4, cr2, false);
-    bool cow = pte && (*pte & PTE_P) && (*pte & PTE_COW) && (tf->error & 2);
-    bool swapped = pte && !(*pte & PTE_P) && (*pte & PTE_SWAPPED);
-    const char *reason = !(tf->error & 1) ? (in_demand_region(cr2) || swapped ? "no free frame" : "not mapped")
-                         : cow                ? "no free frame to copy into"
-                                              : "protection";
-    kprintf("kernel: pid %d (%s) segfault: %s at 0x%lx, %s (error %lx)\n", current->pid, current->name, access, cr2, reason,
-            tf->error);
-    exit_current(-1);
+    int access = tf->error & 16 ? ACCESS_FETCH : tf->error & 2 ? ACCESS_WRITE : ACCESS_READ;
+    static const char *const access_names[] = {"read", "write", "fetch"};
+    int reason = fault_reason(cr2, tf->error);
+    kprintf("kernel: pid %d (%s) killed: %s at 0x%lx: %s (error 0x%lx)\n", current->pid, current->name,
+            access_names[access], cr2, kill_reasons[reason], tf->error);
+    exit_current(KILLED_STATUS(reason, access));
 }
 
 /* Make [va, va+len) usable by the kernel on the process's behalf, faulting demand pages in. */

@@ -40,6 +40,21 @@ uint64_t *vm_pte(uint64_t pml4, uint64_t va, bool create)
     return &t[(va >> 12) & 511];
 }
 
+/* Whether ring 3 may touch va at all: U/S = 1 at every level of the walk (SDM 4.6.1). */
+bool vm_user_accessible(uint64_t pml4, uint64_t va)
+{
+    uint64_t *t = table(pml4);
+    for (int shift = 39; shift >= 12; shift -= 9) {
+        uint64_t e = t[(va >> shift) & 511];
+        if (!(e & PTE_P) || !(e & PTE_U))
+            return false;
+        if (shift == 12 || (e & PTE_PS))
+            return true;
+        t = table(e);
+    }
+    return true;
+}
+
 void vm_map(uint64_t pml4, uint64_t va, uint64_t pa, uint64_t flags)
 {
     *vm_pte(pml4, va, true) = pa | flags | PTE_P;

@@ -67,6 +67,58 @@ function runQemu(): Run & { timedOut: boolean } {
   };
 }
 
+/**
+ * The protection demonstration (firmware/user/protect.c) as pid 5, after demand (1), cow (2, 3) and swap (4):
+ * one child per case, pids 6 to 9, each killed for one forbidden access. The page-fault error code (SDM Vol. 3A
+ * 4.7) a user-mode access gets: bit 0 P (a present page, a right broken), bit 1 W/R, bit 2 U/S (always, ring 3),
+ * bit 4 I/D (an instruction fetch). The wait status is KILLED_STATUS(reason, access) = -(0x100 + reason * 4 +
+ * access) with the reasons and accesses of firmware/user/syscall.h.
+ */
+const PF_P = 1, PF_W = 2, PF_U = 4, PF_I = 16;
+const ACCESS = { read: 0, write: 1, fetch: 2 } as const;
+const REASON = { "not present": 1, "user access to a supervisor page": 2, "write to a read-only page": 3, "instruction fetch from a no-execute page": 4 } as const;
+const PROTECTION_CASES: { name: string; address: RegExp; access: keyof typeof ACCESS; why: keyof typeof REASON }[] = [
+  { name: "kernel read", address: /0xffffffff80100000/, access: "read", why: "user access to a supervisor page" },
+  { name: "text write", address: /0x4[0-9a-f]{5}/, access: "write", why: "write to a read-only page" }, // the user image at 0x400000
+  { name: "data jump", address: /0x4[0-9a-f]{5}/, access: "fetch", why: "instruction fetch from a no-execute page" },
+  { name: "unmapped read", address: /0x700000000000/, access: "read", why: "not present" },
+];
+
+function errorCode(access: keyof typeof ACCESS, why: keyof typeof REASON): number {
+  return PF_U | (why === "not present" ? 0 : PF_P) | (access === "write" ? PF_W : 0) | (access === "fetch" ? PF_I : 0);
+}
+
+function expectProtection(lines: string[]): void {
+  const PARENT = 5;
+  PROTECTION_CASES.forEach((c, i) => {
+    const child = PARENT + 1 + i;
+    const reason = c.why === "not present" ? c.why : `protection violation: ${c.why}`;
+    const kill = lines.find((l) => l.startsWith(`kernel: pid ${child} (protect) killed: `)) ?? "";
+    expect(kill).toMatch(
+      new RegExp(`^kernel: pid ${child} \\(protect\\) killed: ${c.access} at ${c.address.source}: ${reason} \\(error 0x${errorCode(c.access, c.why).toString(16)}\\)$`),
+    );
+    const status = -(0x100 + REASON[c.why] * 4 + ACCESS[c.access]);
+    expect(lines.find((l) => l.startsWith(`kernel: pid ${child} (protect) exited`))).toMatch(
+      new RegExp(`^kernel: pid ${child} \\(protect\\) exited with status ${status}; \\d+ page faults, \\d+ frames returned$`),
+    );
+    // The parent waits for each child before forking the next: its line follows the child's kill and exit.
+    const verdict = `protect[${PARENT}]: ${c.name}: killed as expected (${c.why})`;
+    expect(lines).toContain(verdict);
+    expect(lines.indexOf(verdict)).toBeGreaterThan(lines.indexOf(kill));
+  });
+  expect(lines).toContain(`protect[${PARENT}]: 4 of 4 forbidden accesses killed just the child that made them; PASS`);
+  expect(lines.find((l) => l.startsWith(`kernel: pid ${PARENT} (protect) exited`))).toMatch(/^kernel: pid 5 \(protect\) exited with status 0;/);
+}
+
+/** The output without the protection demonstration's expected kills and its parent's verdicts on them. */
+function withoutProtectionKills(output: string): string {
+  const expected = [/^kernel: pid [6-9] \(protect\) killed: /, /^protect\[5\]: [a-z ]+: killed as expected /, /^protect\[5\]: 4 of 4 .*; PASS$/];
+  return output
+    .split("\n")
+    .filter((l) => !expected.some((e) => e.test(l)))
+    .join("\n");
+}
+
 /** What every correct run prints, whoever runs it: figures follow from the demonstrations' design. */
 function expectTour(run: Run): void {
   const lines = run.output.split("\n");
@@ -136,10 +188,11 @@ function expectTour(run: Run): void {
   );
   expect(swapExit, run.output).not.toBeNull();
   expect(Number(swapExit![1])).toBeGreaterThanOrEqual(96 + swappedIn);
-  // Only the processes kmain spawned count: demand, cow's parent (which judges its child), and swap.
-  expect(lines).toContain("summary: 3 passed, 0 failed");
+  expectProtection(lines);
+  // Only the processes kmain spawned count: demand, cow's parent (which judges its child), swap, protect.
+  expect(lines).toContain("summary: 4 passed, 0 failed");
   expect(lines).toContain("all passed");
-  expect(run.output).not.toMatch(/FAIL|panic|killed|segfault/);
+  expect(withoutProtectionKills(run.output)).not.toMatch(/FAIL|panic|killed|segfault/);
   // isa-debug-exit with value 0: QEMU exits with (0 << 1) | 1.
   expect(run.status, run.stderr).toBe(1);
 }
@@ -156,7 +209,7 @@ describe("firmware: the teaching kernel", () => {
     }
   }, 60_000);
 
-  it("cr3 boots it with a disk: demand paging's, copy-on-write's and swapping's figures, PASS, all passed, QEMU's exit status", () => {
+  it("cr3 boots it with a disk: demand paging's, copy-on-write's and swapping's figures, the protection kills, PASS, all passed, QEMU's exit status", () => {
     expectTour(runCr3());
   }, 180_000);
 
@@ -166,9 +219,10 @@ describe("firmware: the teaching kernel", () => {
     expect(lines, run.stderr).toContain("swap: no ATA disk; pages cannot be swapped out");
     expect(lines).toContain("swap: no disk (run with -drive file=DISK.img,format=raw,index=0)");
     expect(lines.find((l) => l.startsWith("kernel: pid 4 (swap)"))).toMatch(/^kernel: pid 4 \(swap\) exited with status 77; \d+ page faults, \d+ frames returned$/);
-    expect(lines).toContain("summary: 2 passed, 0 failed, 1 skipped");
+    expectProtection(lines);
+    expect(lines).toContain("summary: 3 passed, 0 failed, 1 skipped");
     expect(lines).toContain("all passed");
-    expect(run.output).not.toMatch(/FAIL|panic|killed|segfault/);
+    expect(withoutProtectionKills(run.output)).not.toMatch(/FAIL|panic|killed|segfault/);
     expect(run.status, run.stderr).toBe(1);
   }, 180_000);
 

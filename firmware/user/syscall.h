@@ -26,6 +26,22 @@ struct vmstat {
     unsigned long swap_clean_skips;     /* evictions that skipped the write: clean, valid on disk */
 };
 
+/*
+ * The wait status of a process the kernel killed: why (from the page-fault
+ * error code, SDM Vol. 3A 4.7) and which access did it.
+ */
+#define KILL_NOT_PRESENT  1             /* P = 0: nothing mapped at that address */
+#define KILL_SUPERVISOR   2             /* P = 1: a user access to a supervisor page (U/S = 0) */
+#define KILL_READ_ONLY    3             /* P = 1, W/R = 1: a write to a read-only page */
+#define KILL_NO_EXECUTE   4             /* P = 1, I/D = 1: an instruction fetch from a no-execute page */
+#define KILL_NO_FRAME     5             /* a fault the kernel would serve, but the pool and swap are full */
+#define KILL_RESERVED     6             /* RSVD = 1: a reserved bit set in a paging entry */
+#define KILL_EXCEPTION    7             /* another exception (#GP, #UD, ...) */
+#define ACCESS_READ  0
+#define ACCESS_WRITE 1
+#define ACCESS_FETCH 2
+#define KILLED_STATUS(reason, access) (-(0x100 + (reason) * 4 + (access)))
+
 /* The user address space (proc.c lays it out). */
 #define USER_IMAGE      0x400000ul      /* text, rodata, data: copied in at start */
 #define USER_HEAP       0x10000000ul    /* demand-zero, USER_HEAP_SIZE bytes */
