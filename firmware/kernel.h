@@ -112,6 +112,8 @@ uint64_t uframes_free(void);
 #define PTE_G   (1ull << 8)
 #define PTE_COW (1ull << 9)             /* ignored by the MMU (SDM Table 4-19): ours, "copy on write" */
 #define PTE_SWAPPED (1ull << 10)        /* in a not-present PTE: swapped out, the slot in bits 12-43 */
+#define PTE_SHARED (1ull << 11)         /* ignored by the MMU: ours, a shared-memory frame (shm.c) */
+#define PTE_MMIO (1ull << 52)           /* ignored by the MMU (SDM Table 4-19): device memory, not the pool's */
 #define PTE_NX  (1ull << 63)
 #define PTE_ADDR 0x000FFFFFFFFFF000ull
 void vm_init(void);
@@ -150,6 +152,11 @@ bool swap_evict_one(void);
 uint64_t swap_frame_alloc(void);
 bool swap_in(uint64_t *pte);
 extern uint64_t stat_swapped_out, stat_swapped_in, stat_clean_skips;
+
+/* shm.c: shared memory and the VGA text buffer mapped into a process */
+uint64_t shm_map(uint64_t pml4, uint64_t key, uint64_t va);
+void shm_unmap_frame(uint64_t pa);
+bool shm_map_vga(uint64_t pml4, uint64_t va);
 
 /* proc.c: processes and the scheduler */
 #define EXIT_SKIPPED 77                 /* a demonstration that could not run here (no disk) */

@@ -9,7 +9,7 @@
 #define MULTIBOOT_MAGIC 0x2BADB002
 
 /* The user programs' entry points (user/), linked at their user addresses. */
-extern char demand_main[], cow_main[], swap_main[], protect_main[];
+extern char demand_main[], cow_main[], swap_main[], protect_main[], share_main[];
 
 struct demonstration {
     const char *name;
@@ -21,6 +21,7 @@ static const struct demonstration tour[] = {
     {"cow", cow_main},
     {"swap", swap_main},
     {"protect", protect_main},
+    {"share", share_main},
 };
 
 void kmain(uint32_t magic, uint32_t mbi);

@@ -454,8 +454,22 @@ uint64_t syscall_dispatch(struct trap_frame *tf)
         if (tf->rdi >= 0x0000800000000000ull)
             return 0;
         uint64_t *pte = vm_pte(current->pml4, tf->rdi, false);
-        return pte && (*pte & PTE_P) ? uframe_refs(*pte & PTE_ADDR) : 0;
+        return pte && (*pte & PTE_P) && !(*pte & PTE_MMIO) ? uframe_refs(*pte & PTE_ADDR) : 0;
     }
+    case SYS_SHM_MAP: {
+        uint64_t refs = shm_map(current->pml4, tf->rdi, tf->rsi);
+        if (refs) {
+            current->frames++;
+            kprintf("kernel: pid %d mapped shared memory key %lu at 0x%lx: its frame is in %lu page table%s\n", current->pid,
+                    tf->rdi, tf->rsi, refs, refs == 1 ? "" : "s");
+        }
+        return refs;
+    }
+    case SYS_MAP_VGA:
+        if (!shm_map_vga(current->pml4, tf->rdi))
+            return (uint64_t)-1;
+        kprintf("kernel: pid %d mapped the VGA text buffer (physical 0xb8000, uncached) at 0x%lx\n", current->pid, tf->rdi);
+        return 0;
     default:
         return (uint64_t)-1;
     }

@@ -140,6 +140,8 @@ bool swap_evict_one(void)
             continue;
         }
         hand_va = va + FRAME_SIZE;
+        if (*pte & (PTE_SHARED | PTE_MMIO))
+            continue;                   /* shared memory and device pages are never victims */
         if (uframe_refs(*pte & PTE_ADDR) != 1)
             continue;                   /* shared copy-on-write: skipped (see above) */
         if (pml4 == pin_pml4 && va >= pin_lo && va < pin_hi)

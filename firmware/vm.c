@@ -119,7 +119,11 @@ static void free_level(uint64_t t, int level)
             swap_slot_put(e >> 12 & 0xFFFFFFFF);
         if (!(e & PTE_P))
             continue;
-        if (level == 1)
+        if (level == 1 && (e & PTE_MMIO))
+            continue;                   /* the device's memory, not the pool's */
+        if (level == 1 && (e & PTE_SHARED))
+            shm_unmap_frame(e & PTE_ADDR);
+        else if (level == 1)
             uframe_free(e & PTE_ADDR);
         else
             free_level(e & PTE_ADDR, level - 1);
@@ -141,7 +145,8 @@ void vm_free_space(uint64_t pml4)
  * fork's copy of an address space: new tables for the lower half, the same
  * frames behind them. A writable page becomes read-only with PTE_COW in both
  * trees (the first write to it faults, and proc.c copies it then); a page
- * that was already read-only (text, rodata) is simply shared. Each shared
+ * that was already read-only (text, rodata), shared memory (PTE_SHARED) and
+ * a device page (PTE_MMIO) are simply shared. Each shared
  * frame gains a reference. Runs in the parent's address space: the parent's
  * entries lose W, so their stale TLB entries go with INVLPG.
  */
@@ -170,7 +175,13 @@ static uint64_t fork_level(uint64_t t, int level, uint64_t va_base, uint64_t *co
             table(copy)[i] = fork_level(*e & PTE_ADDR, level - 1, va, cow_pages, shared_pages) | (*e & ~PTE_ADDR);
             continue;
         }
-        if (*e & PTE_W) {
+        if (*e & PTE_MMIO) {
+            table(copy)[i] = *e;        /* the child sees the same device; no frame to count */
+            continue;
+        }
+        if (*e & PTE_SHARED) {
+            ++*shared_pages;            /* shared memory stays writable and shared: never copy-on-write */
+        } else if (*e & PTE_W) {
             *e = (*e & ~PTE_W) | PTE_COW;
             invlpg(va);
             ++*cow_pages;

@@ -110,6 +110,29 @@ function expectProtection(lines: string[]): void {
   expect(lines.find((l) => l.startsWith(`kernel: pid ${PARENT} (protect) exited`))).toMatch(/^kernel: pid 5 \(protect\) exited with status 0;/);
 }
 
+/**
+ * The shared-memory and MMIO demonstration (firmware/user/share.c) as pid 10, after protect (5) and its four
+ * children (6-9); its child is pid 11. SHM_KEY = 42 maps at USER_SHM = 0x20000000 and the VGA text buffer
+ * at USER_MMIO = 0x30000000 (firmware/user/syscall.h).
+ */
+function expectShare(lines: string[]): void {
+  const message = "hello from the child through shared memory";
+  expect(lines).toContain("kernel: pid 10 mapped shared memory key 42 at 0x20000000: its frame is in 1 page table");
+  expect(lines).toContain("share[10]: parent mapped shared memory key 42 at 0x20000000 (1 page table); fork");
+  // fork keeps the shared page: one frame, two page tables; the child's writes to it are not copy-on-write.
+  expect(lines).toContain("share[11]: child: the shared page's frame is mapped by 2 page tables");
+  expect(lines).toContain(`share[11]: child wrote ${message.length} bytes into the shared page -> 0 copy-on-write faults`);
+  expect(lines.find((l) => l.startsWith("kernel: pid 11 (share) exited"))).toMatch(/^kernel: pid 11 \(share\) exited with status 0; /);
+  expect(lines).toContain(
+    `share[10]: child 11 exited with status 0; parent reads "${message}" (the child's message); its frame now in 1 page table`,
+  );
+  expect(lines).toContain("kernel: pid 10 mapped the VGA text buffer (physical 0xb8000, uncached) at 0x30000000");
+  // The last row of 80 cells, each written and read back through the user mapping.
+  expect(lines).toContain("share[10]: wrote a status line into the screen's last row through MMIO; read back 80 of 80 cells intact");
+  expect(lines).toContain("share[10]: shared memory: ok; MMIO: ok; PASS");
+  expect(lines.find((l) => l.startsWith("kernel: pid 10 (share) exited"))).toMatch(/^kernel: pid 10 \(share\) exited with status 0; /);
+}
+
 /** The output without the protection demonstration's expected kills and its parent's verdicts on them. */
 function withoutProtectionKills(output: string): string {
   const expected = [/^kernel: pid [6-9] \(protect\) killed: /, /^protect\[5\]: [a-z ]+: killed as expected /, /^protect\[5\]: 4 of 4 .*; PASS$/];
@@ -189,8 +212,9 @@ function expectTour(run: Run): void {
   expect(swapExit, run.output).not.toBeNull();
   expect(Number(swapExit![1])).toBeGreaterThanOrEqual(96 + swappedIn);
   expectProtection(lines);
-  // Only the processes kmain spawned count: demand, cow's parent (which judges its child), swap, protect.
-  expect(lines).toContain("summary: 4 passed, 0 failed");
+  expectShare(lines);
+  // Only the processes kmain spawned count: demand, cow's parent (which judges its child), swap, protect, share.
+  expect(lines).toContain("summary: 5 passed, 0 failed");
   expect(lines).toContain("all passed");
   expect(withoutProtectionKills(run.output)).not.toMatch(/FAIL|panic|killed|segfault/);
   // isa-debug-exit with value 0: QEMU exits with (0 << 1) | 1.
@@ -209,7 +233,7 @@ describe("firmware: the teaching kernel", () => {
     }
   }, 60_000);
 
-  it("cr3 boots it with a disk: demand paging's, copy-on-write's and swapping's figures, the protection kills, PASS, all passed, QEMU's exit status", () => {
+  it("cr3 boots it with a disk: demand paging's, copy-on-write's and swapping's figures, the protection kills, shared memory and MMIO, PASS, all passed, QEMU's exit status", () => {
     expectTour(runCr3());
   }, 180_000);
 
@@ -220,7 +244,8 @@ describe("firmware: the teaching kernel", () => {
     expect(lines).toContain("swap: no disk (run with -drive file=DISK.img,format=raw,index=0)");
     expect(lines.find((l) => l.startsWith("kernel: pid 4 (swap)"))).toMatch(/^kernel: pid 4 \(swap\) exited with status 77; \d+ page faults, \d+ frames returned$/);
     expectProtection(lines);
-    expect(lines).toContain("summary: 3 passed, 0 failed, 1 skipped");
+    expectShare(lines);
+    expect(lines).toContain("summary: 4 passed, 0 failed, 1 skipped");
     expect(lines).toContain("all passed");
     expect(withoutProtectionKills(run.output)).not.toMatch(/FAIL|panic|killed|segfault/);
     expect(run.status, run.stderr).toBe(1);

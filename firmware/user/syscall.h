@@ -10,6 +10,8 @@
 #define SYS_FORK    5                   /* fork() -> the child's pid in the parent, 0 in the child, -1 */
 #define SYS_WAIT    6                   /* wait(int *status) -> an exited child's pid, or -1: no children */
 #define SYS_FRAME_REFS 7                /* frame_refs(va) -> address spaces mapping that page's frame */
+#define SYS_SHM_MAP 8                   /* shm_map(key, va) -> page tables mapping key's frame now, or 0 */
+#define SYS_MAP_VGA 9                   /* map_vga(va) -> 0, or -1: the VGA text buffer (0xB8000) at va */
 
 /* The process's own memory figures, as the kernel counts them. */
 struct vmstat {
@@ -46,6 +48,10 @@ struct vmstat {
 #define USER_IMAGE      0x400000ul      /* text, rodata, data: copied in at start */
 #define USER_HEAP       0x10000000ul    /* demand-zero, USER_HEAP_SIZE bytes */
 #define USER_HEAP_SIZE  0x1000000ul
+#define USER_SHM        0x20000000ul    /* shm_map's pages go here */
+#define USER_SHM_SIZE   0x100000ul
+#define USER_MMIO       0x30000000ul    /* map_vga's page goes here */
+#define USER_MMIO_SIZE  0x100000ul
 #define USER_STACK_TOP  0x7ffffffff000ul /* demand-zero, USER_STACK_SIZE bytes below */
 #define USER_STACK_SIZE 0x10000ul
 

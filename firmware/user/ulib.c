@@ -15,6 +15,8 @@ long sys_vmstat(struct vmstat *v) { return syscall2(SYS_VMSTAT, (long)v, 0); }
 long sys_fork(void) { return syscall2(SYS_FORK, 0, 0); }
 long sys_wait(int *status) { return syscall2(SYS_WAIT, (long)status, 0); }
 long sys_frame_refs(const volatile void *va) { return syscall2(SYS_FRAME_REFS, (long)va, 0); }
+long sys_shm_map(unsigned long key, volatile void *va) { return syscall2(SYS_SHM_MAP, (long)key, (long)va); }
+long sys_map_vga(volatile void *va) { return syscall2(SYS_MAP_VGA, (long)va, 0); }
 
 _Noreturn void sys_exit(int status)
 {

@@ -11,6 +11,8 @@ long sys_vmstat(struct vmstat *v);
 long sys_fork(void);
 long sys_wait(int *status);
 long sys_frame_refs(const volatile void *va);
+long sys_shm_map(unsigned long key, volatile void *va);
+long sys_map_vga(volatile void *va);
 
 /* printf with %s %d %u %lu %x %lx %p; one write per call, so a line is never split. */
 void uprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
