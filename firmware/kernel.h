@@ -119,7 +119,7 @@ uint64_t uframes_free(void);
 void vm_init(void);
 uint64_t vm_new_space(void);            /* a PML4 sharing the kernel half */
 void vm_free_space(uint64_t pml4);
-uint64_t vm_fork_space(uint64_t pml4, uint64_t *cow_pages, uint64_t *shared_pages);
+uint64_t vm_fork_space(uint64_t pml4, uint64_t *cow_pages, uint64_t *shared_pages, uint64_t *shm_pages);
 uint64_t *vm_pte(uint64_t pml4, uint64_t va, bool create);
 void vm_map(uint64_t pml4, uint64_t va, uint64_t pa, uint64_t flags);
 bool vm_user_accessible(uint64_t pml4, uint64_t va);   /* U/S = 1 at every level of a present translation */

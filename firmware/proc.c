@@ -132,11 +132,15 @@ static int fork_current(const struct trap_frame *tf)
     if (!child)
         return -1;
     child->parent_pid = current->pid;
-    uint64_t cow_pages, shared_pages;
-    child->pml4 = vm_fork_space(current->pml4, &cow_pages, &shared_pages);
-    child->frames = cow_pages + shared_pages;
-    kprintf("kernel: pid %d forked pid %d: %lu pages shared copy-on-write, %lu read-only pages shared\n", current->pid,
-            child->pid, cow_pages, shared_pages);
+    uint64_t cow_pages, shared_pages, shm_pages;
+    child->pml4 = vm_fork_space(current->pml4, &cow_pages, &shared_pages, &shm_pages);
+    child->frames = cow_pages + shared_pages + shm_pages;
+    if (shm_pages)
+        kprintf("kernel: pid %d forked pid %d: %lu pages shared copy-on-write, %lu read-only pages shared, %lu shared-memory pages\n",
+                current->pid, child->pid, cow_pages, shared_pages, shm_pages);
+    else
+        kprintf("kernel: pid %d forked pid %d: %lu pages shared copy-on-write, %lu read-only pages shared\n", current->pid,
+                child->pid, cow_pages, shared_pages);
     struct trap_frame regs = *tf;
     regs.rax = 0;
     prepare_kernel_stack(child, &regs);

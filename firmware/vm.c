@@ -150,7 +150,8 @@ void vm_free_space(uint64_t pml4)
  * frame gains a reference. Runs in the parent's address space: the parent's
  * entries lose W, so their stale TLB entries go with INVLPG.
  */
-static uint64_t fork_level(uint64_t t, int level, uint64_t va_base, uint64_t *cow_pages, uint64_t *shared_pages)
+static uint64_t fork_level(uint64_t t, int level, uint64_t va_base, uint64_t *cow_pages, uint64_t *shared_pages,
+                           uint64_t *shm_pages)
 {
     uint64_t copy = kframe_alloc();
     int shift = 12 + 9 * (level - 1);
@@ -172,7 +173,7 @@ static uint64_t fork_level(uint64_t t, int level, uint64_t va_base, uint64_t *co
         if (!(*e & PTE_P))
             continue;
         if (level > 1) {
-            table(copy)[i] = fork_level(*e & PTE_ADDR, level - 1, va, cow_pages, shared_pages) | (*e & ~PTE_ADDR);
+            table(copy)[i] = fork_level(*e & PTE_ADDR, level - 1, va, cow_pages, shared_pages, shm_pages) | (*e & ~PTE_ADDR);
             continue;
         }
         if (*e & PTE_MMIO) {
@@ -180,7 +181,7 @@ static uint64_t fork_level(uint64_t t, int level, uint64_t va_base, uint64_t *co
             continue;
         }
         if (*e & PTE_SHARED) {
-            ++*shared_pages;            /* shared memory stays writable and shared: never copy-on-write */
+            ++*shm_pages;               /* shared memory stays writable and shared: never copy-on-write */
         } else if (*e & PTE_W) {
             *e = (*e & ~PTE_W) | PTE_COW;
             invlpg(va);
@@ -196,14 +197,14 @@ static uint64_t fork_level(uint64_t t, int level, uint64_t va_base, uint64_t *co
     return copy;
 }
 
-uint64_t vm_fork_space(uint64_t pml4, uint64_t *cow_pages, uint64_t *shared_pages)
+uint64_t vm_fork_space(uint64_t pml4, uint64_t *cow_pages, uint64_t *shared_pages, uint64_t *shm_pages)
 {
     uint64_t child = vm_new_space();
-    *cow_pages = *shared_pages = 0;
+    *cow_pages = *shared_pages = *shm_pages = 0;
     for (uint64_t i = 0; i < 256; i++) {
         uint64_t e = table(pml4)[i];
         if (e & PTE_P)
-            table(child)[i] = fork_level(e & PTE_ADDR, 3, i << 39, cow_pages, shared_pages) | (e & ~PTE_ADDR);
+            table(child)[i] = fork_level(e & PTE_ADDR, 3, i << 39, cow_pages, shared_pages, shm_pages) | (e & ~PTE_ADDR);
     }
     return child;
 }

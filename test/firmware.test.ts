@@ -120,6 +120,7 @@ function expectShare(lines: string[]): void {
   expect(lines).toContain("kernel: pid 10 mapped shared memory key 42 at 0x20000000: its frame is in 1 page table");
   expect(lines).toContain("share[10]: parent mapped shared memory key 42 at 0x20000000 (1 page table); fork");
   // fork keeps the shared page: one frame, two page tables; the child's writes to it are not copy-on-write.
+  expect(lines.find((l) => l.startsWith("kernel: pid 10 forked pid 11: "))).toMatch(/, 1 shared-memory pages$/);
   expect(lines).toContain("share[11]: child: the shared page's frame is mapped by 2 page tables");
   expect(lines).toContain(`share[11]: child wrote ${message.length} bytes into the shared page -> 0 copy-on-write faults`);
   expect(lines.find((l) => l.startsWith("kernel: pid 11 (share) exited"))).toMatch(/^kernel: pid 11 \(share\) exited with status 0; /);
