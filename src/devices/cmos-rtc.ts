@@ -153,17 +153,11 @@ export class CmosRtc implements PortDevice {
     if (port !== RTC_DATA_PORT) return 0xff;
     let i = this.index;
     if (i === RTC_PS2_CENTURY) i = this.index = RTC_CENTURY;
+    if (isTimeRegister(i)) {
+      if (this.running()) this.refreshTime();
+      return this.cmos[i];
+    }
     switch (i) {
-      case RTC_SECONDS:
-      case RTC_MINUTES:
-      case RTC_HOURS:
-      case RTC_DAY_OF_WEEK:
-      case RTC_DAY_OF_MONTH:
-      case RTC_MONTH:
-      case RTC_YEAR:
-      case RTC_CENTURY:
-        if (this.running()) this.refreshTime();
-        return this.cmos[i];
       case RTC_REG_A:
         return this.cmos[RTC_REG_A] | (this.updateInProgress() ? REG_A_UIP : 0);
       case RTC_REG_C:
@@ -184,26 +178,20 @@ export class CmosRtc implements PortDevice {
     if (port !== RTC_DATA_PORT) return;
     let i = this.index;
     if (i === RTC_PS2_CENTURY) i = this.index = RTC_CENTURY;
+    if (isTimeRegister(i)) {
+      if (this.running()) {
+        const now = this.clock.now();
+        this.settle(now);
+        this.refreshTime();
+        this.cmos[i] = v;
+        this.setBaseFromRegisters(now, this.phase(now));
+        this.reschedule(now);
+      } else {
+        this.cmos[i] = v; // takes effect when SET is cleared
+      }
+      return;
+    }
     switch (i) {
-      case RTC_SECONDS:
-      case RTC_MINUTES:
-      case RTC_HOURS:
-      case RTC_DAY_OF_WEEK:
-      case RTC_DAY_OF_MONTH:
-      case RTC_MONTH:
-      case RTC_YEAR:
-      case RTC_CENTURY:
-        if (this.running()) {
-          const now = this.clock.now();
-          this.settle(now);
-          this.refreshTime();
-          this.cmos[i] = v;
-          this.setBaseFromRegisters(now, this.phase(now));
-          this.reschedule(now);
-        } else {
-          this.cmos[i] = v; // takes effect when SET is cleared
-        }
-        return;
       case RTC_SECONDS_ALARM:
       case RTC_MINUTES_ALARM:
       case RTC_HOURS_ALARM: {
@@ -556,4 +544,12 @@ function nextPeriodicEdge(t: number, rate: number): number {
   const next = (Math.floor(tick / cycles) + 1) * cycles;
   const nextSec = Math.floor(next / TIME_BASE_HZ);
   return nextSec * NS_PER_SECOND + Math.ceil(((next - nextSec * TIME_BASE_HZ) * NS_PER_SECOND) / TIME_BASE_HZ);
+}
+
+/** The registers that hold the time and date (seconds to year, and the century byte). */
+function isTimeRegister(i: number): boolean {
+  return (
+    i === RTC_SECONDS || i === RTC_MINUTES || i === RTC_HOURS || i === RTC_DAY_OF_WEEK ||
+    i === RTC_DAY_OF_MONTH || i === RTC_MONTH || i === RTC_YEAR || i === RTC_CENTURY
+  );
 }
