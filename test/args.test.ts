@@ -277,13 +277,12 @@ describe("parseArgs: the platform's options", () => {
     expect(a.icountShift).toBe(3);
     expect(ok("k.elf", "-icount", "2").icountShift).toBe(2);
   });
-  it("-debugcon stdio and file:PATH; -drive and -hdX are kept in order for the drive parser", () => {
+  it("-debugcon stdio and file:PATH; -drive and -hdX make drives by index, -snapshot reaches those before it too", () => {
     expect(ok("k.elf", "-debugcon", "stdio").debugcon).toEqual({ kind: "stdio" });
     expect(ok("k.elf", "-debugcon", "file:out.txt").debugcon).toEqual({ kind: "file", path: "out.txt" });
     const a = ok("k.elf", "-hdb", "fs.img", "-drive", "file=x.img,format=raw,index=0", "-snapshot");
-    expect(a.driveOptions).toEqual([{ flag: "-hdb", value: "fs.img" }, { flag: "-drive", value: "file=x.img,format=raw,index=0" }]);
-    expect(a.snapshot).toBe(true);
     expect(a.drives.map((d) => [d.index, d.file, d.snapshot])).toEqual([[0, "x.img", true], [1, "fs.img", true]]);
+    expect(ok("k.elf", "-hda", "x.img").drives.map((d) => d.snapshot)).toEqual([false]);
   });
   it("a bad -drive is refused in one line", () => {
     expect(err("k.elf", "-drive", "file=d.img,format=qcow2")).toMatch(/^-drive file=d.img,format=qcow2: format=qcow2 is not supported/);

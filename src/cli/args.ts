@@ -19,11 +19,6 @@ export type SerialTarget = "stdio" | "none" | "null";
 export type ClockChoice = "virtual" | "host";
 export type StdinTarget = "serial" | "keyboard";
 export type DebugconTarget = { readonly kind: "none" } | { readonly kind: "stdio" } | { readonly kind: "file"; readonly path: string };
-export interface DriveOption {
-  /** -drive, -hda, -hdb, -hdc or -hdd (one dash). */
-  readonly flag: string;
-  readonly value: string;
-}
 export type LogItem = "int" | "cpu_reset" | "unimp";
 export const LOG_ITEMS: readonly LogItem[] = ["int", "cpu_reset", "unimp"];
 export const CPU_MODELS: readonly string[] = ["max", "host", "qemu64", "base", "cr3"];
@@ -83,12 +78,8 @@ export interface ParsedArgs {
   readonly rtcBase: number | undefined;
   /** -debugcon: where port 0xE9's bytes go. */
   readonly debugcon: DebugconTarget;
-  /** -drive/-hda..-hdd as given, in order. */
-  readonly driveOptions: readonly DriveOption[];
-  /** The IDE drives they make, by index (src/cli/drive-spec.ts). */
+  /** The IDE drives -drive, -hda..-hdd and -snapshot make, by index (src/cli/drive-spec.ts). */
   readonly drives: readonly DriveSpec[];
-  /** -snapshot: no drive writes reach their files. */
-  readonly snapshot: boolean;
   /** --stdin: what host keystrokes feed (COM1 by default with -serial stdio, else the PS/2 keyboard). */
   readonly stdinTarget: StdinTarget | undefined;
   /** One line each for QEMU flags accepted but ignored. */
@@ -102,7 +93,7 @@ export interface ArgsError {
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer E)[] ? E[] : T[K] };
-type State = Mutable<ParsedArgs> & { serialCount: number };
+type State = Mutable<ParsedArgs> & { serialCount: number; driveList: DriveList };
 
 /** A handler returns an error message, or nothing when the option is fine. */
 interface OptionSpec {
@@ -158,18 +149,18 @@ const OPTIONS: Record<string, OptionSpec> = {
   "-rtc": valued((s, v, f) => parseRtc(s, v, f)),
   "-icount": valued((s, v, f) => parseIcount(s, v, f)),
   "-debugcon": valued((s, v, f) => parseDebugcon(s, v, f)),
-  "-snapshot": flag((s) => void (s.snapshot = true)),
+  "-snapshot": flag((s) => void s.driveList.setSnapshot()),
   "-net": valued((s, v, f) => onlyValue(s, v, f, "none", "cr3 has no network devices")),
   "-nic": valued((s, v, f) => onlyValue(s, v, f, "none", "cr3 has no network devices")),
 
   "-s": refuse("cr3 has no GDB stub"),
   "-S": refuse("cr3 has no GDB stub or monitor to start a paused CPU"),
   "-gdb": refuse("cr3 has no GDB stub", true),
-  "-hda": valued((s, v) => void s.driveOptions.push({ flag: "-hda", value: v })),
-  "-hdb": valued((s, v) => void s.driveOptions.push({ flag: "-hdb", value: v })),
-  "-hdc": valued((s, v) => void s.driveOptions.push({ flag: "-hdc", value: v })),
-  "-hdd": valued((s, v) => void s.driveOptions.push({ flag: "-hdd", value: v })),
-  "-drive": valued((s, v) => void s.driveOptions.push({ flag: "-drive", value: v })),
+  "-hda": valued((s, v, f) => driveError(() => s.driveList.addHd(f, v))),
+  "-hdb": valued((s, v, f) => driveError(() => s.driveList.addHd(f, v))),
+  "-hdc": valued((s, v, f) => driveError(() => s.driveList.addHd(f, v))),
+  "-hdd": valued((s, v, f) => driveError(() => s.driveList.addHd(f, v))),
+  "-drive": valued((s, v, f) => driveError(() => s.driveList.addDrive(v, f))),
   "-fda": refuse(DISKS, true),
   "-fdb": refuse(DISKS, true),
   "-cdrom": refuse(DISKS, true),
@@ -225,12 +216,11 @@ export function parseArgs(argv: readonly string[]): ParsedArgs | ArgsError {
     icountShift: DEFAULT_ICOUNT_SHIFT,
     rtcBase: undefined,
     debugcon: { kind: "none" },
-    driveOptions: [],
     drives: [],
-    snapshot: false,
     stdinTarget: undefined,
     warnings: [],
     serialCount: 0,
+    driveList: new DriveList(),
   };
   const fail = (message: string): ArgsError => ({ ok: false, message });
 
@@ -271,19 +261,8 @@ export function parseArgs(argv: readonly string[]): ParsedArgs | ArgsError {
   if (state.kernel === undefined && !state.help && !state.version) {
     return fail("no kernel given: use cr3 kernel.elf [options] or -kernel kernel.elf");
   }
-  const drives = new DriveList();
-  try {
-    for (const d of state.driveOptions) {
-      if (d.flag === "-drive") drives.addDrive(d.value);
-      else drives.addHd(d.flag, d.value);
-    }
-    if (state.snapshot) drives.setSnapshot();
-  } catch (error) {
-    if (error instanceof DriveSpecError) return fail(error.message);
-    throw error;
-  }
-  state.drives = drives.specs();
-  const { serialCount: _, ...parsed } = state;
+  state.drives = state.driveList.specs();
+  const { serialCount: _, driveList: __, ...parsed } = state;
   return parsed;
 }
 
@@ -589,4 +568,15 @@ function parseVgaCard(s: State, value: string, f: string): string | undefined {
   }
   s.vgaCard = value;
   return undefined;
+}
+
+/** Runs a drive-list change; a DriveSpecError becomes the option's one-line message. */
+function driveError(change: () => void): string | undefined {
+  try {
+    change();
+    return undefined;
+  } catch (error) {
+    if (error instanceof DriveSpecError) return error.message;
+    throw error;
+  }
 }
