@@ -1,8 +1,8 @@
 // An ATA hard disk as QEMU's ide-hd presents it: its IDENTIFY DEVICE data, its
 // CHS geometry, its READ/WRITE MULTIPLE block size, and sector I/O on a
-// DiskImage. The task-file registers and the command protocol live in the
-// channel (ata-channel.ts), as on a real cable both drives see the same
-// register writes.
+// DiskImage, counted for --stats. The task-file registers and the command
+// protocol live in the channel (ata-channel.ts), as on a real cable both
+// drives see the same register writes.
 //
 // The IDENTIFY words are those QEMU 7.2 returns for `-drive
 // file=X,format=raw` (read back with a probe kernel under qemu-system-x86_64),
@@ -18,6 +18,11 @@ export const ATA_FIRMWARE = "2.5+";
 /** LBA28 addresses reach 2^28 - 1 sectors; IDENTIFY words 60-61 are capped there. */
 export const LBA28_SECTORS = 0x0fffffff;
 
+/** QEMU's names for the IDE drive indexes: hda primary master … hdd secondary slave. */
+export function driveName(driveIndex: number): string {
+  return "hd" + String.fromCharCode(0x61 + driveIndex);
+}
+
 export interface CHSGeometry {
   readonly cylinders: number;
   readonly heads: number;
@@ -31,6 +36,13 @@ export class AtaDisk {
   readonly geometry: CHSGeometry;
   /** The 512 bytes IDENTIFY DEVICE returns. */
   readonly identifyData = new Uint8Array(SECTOR_SIZE);
+  /**
+   * Sectors moved between the medium and the channel's PIO buffer by READ and
+   * WRITE (MULTIPLE) SECTORS: counted when a block leaves or reaches the image,
+   * so IDENTIFY and commands aborted before any transfer count nothing.
+   */
+  sectorsRead = 0;
+  sectorsWritten = 0;
 
   constructor(image: DiskImage, driveIndex = 0) {
     this.image = image;
@@ -55,11 +67,14 @@ export class AtaDisk {
   /** Reads whole sectors into `into` at `offset`; the range must be contained. */
   read(lba: number, count: number, into: Uint8Array, offset: number): void {
     this.image.read(lba, count, into, offset);
+    this.sectorsRead += count;
   }
 
   /** Writes whole sectors; false on read-only media. The range must be contained. */
   write(lba: number, count: number, from: Uint8Array, offset: number): boolean {
-    return this.image.write(lba, count, from, offset);
+    const written = this.image.write(lba, count, from, offset);
+    if (written) this.sectorsWritten += count;
+    return written;
   }
 
   /** FLUSH CACHE: the written sectors reach the image file (not in snapshot mode). */

@@ -32,7 +32,7 @@ import { makeConfig, PciHost, setBar, type PciFunction } from "../devices/pci-ho
 import { FwCfg } from "../devices/fw-cfg.ts";
 import { DebugConsole } from "../devices/debug-console.ts";
 import { ATA_PRIMARY_COMMAND, ATA_PRIMARY_CONTROL, ATA_SECONDARY_COMMAND, ATA_SECONDARY_CONTROL, AtaChannel } from "../devices/ata-channel.ts";
-import type { AtaDisk } from "../devices/ata-disk.ts";
+import { driveName, type AtaDisk } from "../devices/ata-disk.ts";
 import { LFB_BASE, LinearFramebuffer } from "../devices/framebuffer.ts";
 import { AcpiPmPorts, SCI_IRQ } from "../devices/acpi-pm.ts";
 import { createMachineMemory, type MachineMemory } from "./memory.ts";
@@ -240,6 +240,16 @@ export class PcMachine {
   /** Host input (serial or keyboard) may still arrive: a halted guest then waits instead of ending. */
   set inputOpen(open: boolean) {
     this.router.inputOpen = open;
+  }
+
+  /** The attached IDE disks in index order, named as QEMU's -hda … -hdd (for --stats). */
+  attachedDisks(): { name: string; disk: AtaDisk }[] {
+    const disks: { name: string; disk: AtaDisk }[] = [];
+    this.ide.forEach((channel, c) => {
+      if (channel.master !== null) disks.push({ name: driveName(2 * c), disk: channel.master });
+      if (channel.slave !== null) disks.push({ name: driveName(2 * c + 1), disk: channel.slave });
+    });
+    return disks;
   }
 
   private reset(cause: string): void {
