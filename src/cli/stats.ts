@@ -1,6 +1,7 @@
 // --stats and --stats-json: what the run cost — instructions, MIPS, TLB
 // hits and misses, page walks, page faults by cause, CR3 switches, guest
-// time and how much of it was idle, external interrupts delivered.
+// time and how much of it was idle, external interrupts delivered, and the
+// sectors each IDE disk read and wrote (a swapping guest's pages out and in).
 
 import type { PcMachine } from "../machine/pc.ts";
 
@@ -29,8 +30,23 @@ export interface RunStats {
   /** External interrupts delivered through the local APIC and through the 8259. */
   apicInterrupts: number;
   picInterrupts: number;
+  /** One entry per attached IDE disk, in index order; empty with no disks. */
+  disks: DiskStats[];
   exitStatus: number;
 }
+
+/** Sectors a disk moved for READ/WRITE (MULTIPLE) SECTORS (src/devices/ata-disk.ts). */
+export interface DiskStats {
+  /** hda, hdb, hdc or hdd. */
+  name: string;
+  sectorsRead: number;
+  sectorsWritten: number;
+}
+
+/** 512-byte sectors in a 4 KiB page. */
+const SECTORS_PER_PAGE = 8;
+/** Width of the label column of formatStats's lines. */
+const LABEL_WIDTH = 15;
 
 /** Names of the walker's denial reasons (rights.ts DENY_*), index 1 on. */
 const FAULT_CAUSES = ["", "not present", "reserved bit", "supervisor page", "SMAP", "SMEP", "read-only", "no-execute", "protection key (access)", "protection key (write)"];
@@ -64,8 +80,17 @@ export function runStats(machine: PcMachine, seconds: number, exitStatus: number
     idleSeconds: machine.clock.idleNanoseconds / 1e9,
     apicInterrupts: machine.router.apicInterrupts,
     picInterrupts: machine.router.picInterrupts,
+    disks: machine.attachedDisks().map(({ name, disk }) => ({ name, sectorsRead: disk.sectorsRead, sectorsWritten: disk.sectorsWritten })),
     exitStatus,
   };
+}
+
+/** Sectors as 4 KiB pages: exact, so a count that is not a whole number of pages shows its fraction. */
+const pages = (sectors: number): string => String(sectors / SECTORS_PER_PAGE);
+
+/** One line per disk: its writes first, the pages a swapping guest sent out, then its reads. */
+function diskLine(d: DiskStats): string {
+  return `${`disk ${d.name}`.padEnd(LABEL_WIDTH)}${d.sectorsWritten} sectors written (${pages(d.sectorsWritten)} pages of 4 KiB), ${d.sectorsRead} read (${pages(d.sectorsRead)} pages)`;
 }
 
 const pct = (a: number, b: number): string => (b === 0 ? "-" : `${((100 * a) / b).toFixed(2)}%`);
@@ -87,6 +112,7 @@ export function formatStats(s: RunStats): string {
       `CR3 writes     ${s.cr3Writes}; TLB flushes ${s.tlbFlushes}; INVLPG ${s.invlpgs}`,
       `guest time     ${s.guestSeconds.toFixed(3)} s, ${s.idleSeconds.toFixed(3)} s of it halted${s.guestSeconds > 0 ? ` (${pct(s.idleSeconds, s.guestSeconds)})` : ""}`,
       `interrupts     ${s.apicInterrupts} through the local APIC, ${s.picInterrupts} through the 8259`,
+      ...s.disks.map(diskLine),
     ].join("\n") + "\n"
   );
 }
