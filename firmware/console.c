@@ -1,7 +1,9 @@
 /*
  * Output: every message goes to COM1 (a 16550 at 0x3F8, polled) and to the
- * VGA text screen at physical 0xB8000 (80x25 cells of character + attribute),
- * which scrolls up a line when full. panic() and power_off() end the run
+ * VGA text screen at physical 0xB8000 (80x25 cells of character + attribute).
+ * The screen's top rows are a status board, a title and one line per
+ * process slot (console_status, kept up to date by proc.c); the rows below
+ * them are the log, which scrolls up a line when full. panic() and power_off() end the run
  * through QEMU's isa-debug-exit device at port 0xF4: the emulator exits with
  * status (value << 1) | 1.
  */
@@ -12,9 +14,13 @@
 #define VGA_COLS 80
 #define VGA_ROWS 25
 #define VGA_ATTR 0x07                   /* light grey on black */
+#define TITLE_ATTR 0x1F                 /* white on blue */
+#define LOG_TOP (1 + STATUS_ROWS)       /* the title, the status lines, then the log */
 
 static volatile uint16_t *vga;
 static unsigned vga_col, vga_row;
+/* Column heads over the status lines (proc.c's show() writes them in these columns). */
+static const char title[] = "  pid  program   state       faults  frames  copies   cr3-tour";
 
 void console_init(void)
 {
@@ -32,8 +38,9 @@ void console_enable_vga(void)
 {
     vga = phys_to_virt(0xB8000);
     for (unsigned i = 0; i < VGA_COLS * VGA_ROWS; i++)
-        vga[i] = VGA_ATTR << 8 | ' ';
-    vga_col = vga_row = 0;
+        vga[i] = (uint16_t)((i < VGA_COLS ? TITLE_ATTR : VGA_ATTR) << 8 | (i < sizeof title - 1 ? title[i] : ' '));
+    vga_col = 0;
+    vga_row = LOG_TOP;
 }
 
 static void serial_putc(char c)
@@ -48,7 +55,7 @@ static void vga_newline(void)
     vga_col = 0;
     if (++vga_row < VGA_ROWS)
         return;
-    for (unsigned i = 0; i < VGA_COLS * (VGA_ROWS - 1); i++)
+    for (unsigned i = VGA_COLS * LOG_TOP; i < VGA_COLS * (VGA_ROWS - 1); i++)
         vga[i] = vga[i + VGA_COLS];
     for (unsigned i = 0; i < VGA_COLS; i++)
         vga[VGA_COLS * (VGA_ROWS - 1) + i] = VGA_ATTR << 8 | ' ';
@@ -76,8 +83,13 @@ void console_write(const char *s, size_t n)
     }
 }
 
-/* A small printf: %s %c %d %u %x %lu %ld %lx %p and %%, with an optional 0 and width. */
-static void put_number(uint64_t v, unsigned base, bool negative, unsigned width, char pad)
+/*
+ * A small printf: %s %c %d %u %x %lu %ld %lx %p and %%, with an optional 0
+ * and width (and '-' to pad %s on the right), sending what it makes to emit.
+ */
+typedef void emit_fn(const char *s, size_t n);
+
+static void put_number(emit_fn *emit, uint64_t v, unsigned base, bool negative, unsigned width, char pad)
 {
     char buf[24];
     int n = 0;
@@ -90,20 +102,22 @@ static void put_number(uint64_t v, unsigned base, bool negative, unsigned width,
     while ((unsigned)n < width && n < (int)sizeof buf)
         buf[n++] = pad;
     while (n > 0)
-        console_write(&buf[--n], 1);
+        emit(&buf[--n], 1);
 }
 
-static void vkprintf(const char *fmt, __builtin_va_list ap)
+static void vformat(emit_fn *emit, const char *fmt, __builtin_va_list ap)
 {
     for (const char *p = fmt; *p; p++) {
         if (*p != '%') {
-            console_write(p, 1);
+            emit(p, 1);
             continue;
         }
         p++;
         char pad = ' ';
         unsigned width = 0;
-        bool is_long = false;
+        bool is_long = false, left = false;
+        if (*p == '-')
+            left = true, p++;
         if (*p == '0')
             pad = '0', p++;
         while (*p >= '0' && *p <= '9')
@@ -113,34 +127,37 @@ static void vkprintf(const char *fmt, __builtin_va_list ap)
         switch (*p) {
         case 's': {
             const char *s = __builtin_va_arg(ap, const char *);
-            console_write(s, strlen(s));
+            size_t n = strlen(s);
+            emit(s, n);
+            for (; left && n < width; n++)
+                emit(" ", 1);
             break;
         }
         case 'c': {
             char c = (char)__builtin_va_arg(ap, int);
-            console_write(&c, 1);
+            emit(&c, 1);
             break;
         }
         case 'd': {
             int64_t v = is_long ? __builtin_va_arg(ap, int64_t) : __builtin_va_arg(ap, int);
-            put_number(v < 0 ? (uint64_t)-v : (uint64_t)v, 10, v < 0, width, pad);
+            put_number(emit, v < 0 ? (uint64_t)-v : (uint64_t)v, 10, v < 0, width, pad);
             break;
         }
         case 'u':
-            put_number(is_long ? __builtin_va_arg(ap, uint64_t) : __builtin_va_arg(ap, unsigned), 10, false, width, pad);
+            put_number(emit, is_long ? __builtin_va_arg(ap, uint64_t) : __builtin_va_arg(ap, unsigned), 10, false, width, pad);
             break;
         case 'x':
-            put_number(is_long ? __builtin_va_arg(ap, uint64_t) : __builtin_va_arg(ap, unsigned), 16, false, width, pad);
+            put_number(emit, is_long ? __builtin_va_arg(ap, uint64_t) : __builtin_va_arg(ap, unsigned), 16, false, width, pad);
             break;
         case 'p':
-            console_write("0x", 2);
-            put_number(__builtin_va_arg(ap, uint64_t), 16, false, width, pad);
+            emit("0x", 2);
+            put_number(emit, __builtin_va_arg(ap, uint64_t), 16, false, width, pad);
             break;
         case '%':
-            console_write("%", 1);
+            emit("%", 1);
             break;
         default:
-            console_write("?", 1);
+            emit("?", 1);
             break;
         }
     }
@@ -150,8 +167,34 @@ void kprintf(const char *fmt, ...)
 {
     __builtin_va_list ap;
     __builtin_va_start(ap, fmt);
-    vkprintf(fmt, ap);
+    vformat(console_write, fmt, ap);
     __builtin_va_end(ap);
+}
+
+/* One status line: row 1 + line of the screen, attribute attr, cut at 80 columns. */
+static volatile uint16_t *status_cell;
+static unsigned status_left;
+static uint8_t status_attr;
+
+static void status_emit(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n && status_left > 0; i++, status_left--)
+        *status_cell++ = (uint16_t)(status_attr << 8 | (uint8_t)s[i]);
+}
+
+void console_status(unsigned line, uint8_t attr, const char *fmt, ...)
+{
+    if (!vga || line >= STATUS_ROWS)
+        return;
+    status_cell = vga + (1 + line) * VGA_COLS;
+    status_left = VGA_COLS;
+    status_attr = attr;
+    __builtin_va_list ap;
+    __builtin_va_start(ap, fmt);
+    vformat(status_emit, fmt, ap);
+    __builtin_va_end(ap);
+    while (status_left > 0)
+        status_emit(" ", 1);
 }
 
 _Noreturn void power_off(uint32_t code)
@@ -167,7 +210,7 @@ _Noreturn void panic(const char *fmt, ...)
     __builtin_va_list ap;
     kprintf("panic: ");
     __builtin_va_start(ap, fmt);
-    vkprintf(fmt, ap);
+    vformat(console_write, fmt, ap);
     __builtin_va_end(ap);
     kprintf("\n");
     power_off(2);

@@ -17,15 +17,15 @@
 
 #define MB_INFO_CMDLINE (1u << 2)
 #define MB_INFO_MMAP    (1u << 6)
-#define MAX_REGIONS 16
+#define MAX_RAM_RANGES 16
 #define MAX_USER_POOL 4096
 #define DEFAULT_USER_POOL 64
 
 extern char __kernel_end[];
 
-struct region { uint64_t next, end; };  /* the frames [next, end) not yet handed out */
-static struct region regions[MAX_REGIONS];
-static unsigned region_count;
+struct ram_range { uint64_t next, end; };  /* the frames [next, end) not yet handed out */
+static struct ram_range ram_ranges[MAX_RAM_RANGES];
+static unsigned ram_range_count;
 static uint64_t usable_frames;
 static uint64_t kernel_free_list;       /* frames given back, each holding the next one's address */
 static bool direct_map_ready;
@@ -60,10 +60,10 @@ static uint64_t parse_frames_option(const char *cmdline)
 
 static uint64_t bump_alloc(void)
 {
-    for (unsigned i = 0; i < region_count; i++) {
-        if (regions[i].next < regions[i].end) {
-            uint64_t pa = regions[i].next;
-            regions[i].next += FRAME_SIZE;
+    for (unsigned i = 0; i < ram_range_count; i++) {
+        if (ram_ranges[i].next < ram_ranges[i].end) {
+            uint64_t pa = ram_ranges[i].next;
+            ram_ranges[i].next += FRAME_SIZE;
             return pa;
         }
     }
@@ -82,7 +82,7 @@ void frames_init(uint64_t mbi_phys)
     uint64_t cmdline_end = (mbi[0] & MB_INFO_CMDLINE) ? mbi[4] + 4096 : 0;   /* keep clear of its page */
     const uint8_t *entry = (const uint8_t *)(KERNEL_BASE + mbi[12]);
     const uint8_t *end = entry + mbi[11];
-    while (entry < end && region_count < MAX_REGIONS) {
+    while (entry < end && ram_range_count < MAX_RAM_RANGES) {
         /* Each entry: size (not counting itself), base, length, type (1 = usable RAM). */
         uint32_t size = *(const uint32_t *)entry;
         uint64_t base = *(const uint64_t *)(entry + 4);
@@ -101,7 +101,7 @@ void frames_init(uint64_t mbi_phys)
             hi = 0x100000000ull;        /* the direct map covers 4 GiB */
         if (lo >= hi)
             continue;
-        regions[region_count++] = (struct region){lo, hi};
+        ram_ranges[ram_range_count++] = (struct ram_range){lo, hi};
         usable_frames += (hi - lo) / FRAME_SIZE;
     }
 

@@ -81,6 +81,8 @@ void console_init(void);
 void console_enable_vga(void);
 void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void console_write(const char *s, size_t n);
+#define STATUS_ROWS 8                   /* the screen's status lines under its title, one per process slot */
+void console_status(unsigned line, uint8_t attr, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 _Noreturn void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void power_off(uint32_t code);
 
@@ -123,6 +125,8 @@ uint64_t vm_fork_space(uint64_t pml4, uint64_t *cow_pages, uint64_t *shared_page
 uint64_t *vm_pte(uint64_t pml4, uint64_t va, bool create);
 void vm_map(uint64_t pml4, uint64_t va, uint64_t pa, uint64_t flags);
 bool vm_user_accessible(uint64_t pml4, uint64_t va);   /* U/S = 1 at every level of a present translation */
+bool vm_unmap(uint64_t pml4, uint64_t va);              /* true when the page held a pool frame */
+void vm_protect(uint64_t pml4, uint64_t va, uint64_t rights);  /* rights: PTE_W and PTE_NX */
 bool vm_pcid_enabled(void);
 uint64_t vm_kernel_space(void);
 
@@ -157,6 +161,25 @@ extern uint64_t stat_swapped_out, stat_swapped_in, stat_clean_skips;
 uint64_t shm_map(uint64_t pml4, uint64_t key, uint64_t va);
 void shm_unmap_frame(uint64_t pa);
 bool shm_map_vga(uint64_t pml4, uint64_t va);
+
+/* regions.c: a process's memory map (the regions where an access may be served) */
+#define MAX_REGIONS 16
+struct region {
+    uint64_t start, end;                /* page-aligned, end exclusive */
+    unsigned prot;                      /* PROT_* of user/syscall.h */
+};
+struct memory_map {
+    struct region regions[MAX_REGIONS]; /* sorted by address, never overlapping */
+    unsigned count;
+    uint64_t brk;                       /* the heap's end: USER_HEAP .. USER_HEAP + USER_HEAP_SIZE */
+};
+void map_init(struct memory_map *m, uint64_t text_end, uint64_t rodata_end, uint64_t data_end);
+const struct region *map_find(const struct memory_map *m, uint64_t va);
+uint64_t map_pte_rights(unsigned prot);  /* PTE_W and PTE_NX for these rights */
+int64_t map_sbrk(struct memory_map *m, uint64_t pml4, int64_t delta, uint64_t *frames);
+int64_t map_mmap(struct memory_map *m, uint64_t addr, uint64_t len, unsigned prot);
+int64_t map_munmap(struct memory_map *m, uint64_t pml4, uint64_t addr, uint64_t len, uint64_t *frames);
+int64_t map_mprotect(struct memory_map *m, uint64_t pml4, uint64_t addr, uint64_t len, unsigned prot);
 
 /* proc.c: processes and the scheduler */
 #define EXIT_SKIPPED 77                 /* a demonstration that could not run here (no disk) */

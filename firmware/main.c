@@ -9,7 +9,7 @@
 #define MULTIBOOT_MAGIC 0x2BADB002
 
 /* The user programs' entry points (user/), linked at their user addresses. */
-extern char demand_main[], cow_main[], swap_main[], protect_main[], share_main[];
+extern char demand_main[], cow_main[], swap_main[], protect_main[], share_main[], isolate_main[], mmap_main[], wx_main[];
 
 struct demonstration {
     const char *name;
@@ -22,6 +22,9 @@ static const struct demonstration tour[] = {
     {"swap", swap_main},
     {"protect", protect_main},
     {"share", share_main},
+    {"isolate", isolate_main},
+    {"mmap", mmap_main},
+    {"wx", wx_main},
 };
 
 void kmain(uint32_t magic, uint32_t mbi);
@@ -55,6 +58,9 @@ void kmain(uint32_t magic, uint32_t mbi)
         panic("%lu user frames leaked", uframes_total() - uframes_free());
     if (swap_slots_used() != 0)
         panic("%lu swap slots leaked", swap_slots_used());
+    if (swap_slots())
+        kprintf("swap: %lu pages swapped out (%lu written to the disk, %lu clean ones not rewritten), %lu swapped in\n",
+                stat_swapped_out, stat_swapped_out - stat_clean_skips, stat_clean_skips, stat_swapped_in);
     if (stat_skips)
         kprintf("summary: %lu passed, %lu failed, %lu skipped\n", stat_passes, stat_fails, stat_skips);
     else

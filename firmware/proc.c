@@ -1,9 +1,10 @@
 /*
  * Processes. Each has a PML4 of its own (vm_new_space), a kernel stack, and
- * this user address space:
+ * a memory map (regions.c) of this user address space:
  *   USER_IMAGE       a private copy of the user image: text R-X, rodata R--,
  *                    data RW- (W^X: nothing is both writable and executable)
- *   USER_HEAP        demand-zero: not present until touched
+ *   USER_HEAP        demand-zero up to the break (sbrk): not present until touched
+ *   USER_MMAP        mmap's demand-zero regions
  *   USER_STACK_TOP   demand-zero stack growing down
  * The scheduler is round robin; the LAPIC timer preempts ring 3. Switching
  * to a process loads its CR3 (with its PCID when the CPU has them) and puts
@@ -30,8 +31,10 @@ struct proc {
     int parent_pid;                     /* 0 for the processes kmain spawns */
     const char *name;
     uint64_t pml4;
+    struct memory_map map;              /* where a fault may be served, and with which rights */
     uint64_t saved_rsp;                 /* its kernel stack while it is not running */
     bool tlb_fresh;                     /* the TLB holds nothing stale for its PCID */
+    bool waiting;                       /* in wait, for a child to exit */
     int exit_status;
     uint64_t page_faults, frames;
     uint64_t cow_faults, cow_copies, cow_reuses;
@@ -50,12 +53,6 @@ static uint64_t scheduler_rsp;
 static int next_pid = 1;
 uint64_t stat_passes, stat_fails, stat_skips;
 
-static bool in_demand_region(uint64_t va)
-{
-    return (va >= USER_HEAP && va < USER_HEAP + USER_HEAP_SIZE) ||
-           (va >= USER_STACK_TOP - USER_STACK_SIZE && va < USER_STACK_TOP);
-}
-
 static bool give_frame(struct proc *p, uint64_t va, uint64_t flags)
 {
     uint64_t pa = swap_frame_alloc();  /* may evict a page to the swap area */
@@ -64,6 +61,41 @@ static bool give_frame(struct proc *p, uint64_t va, uint64_t flags)
     vm_map(p->pml4, va & ~0xfffull, pa, flags | PTE_U);
     p->frames++;
     return true;
+}
+
+/* The screen's status line of a process (console_status): one per process slot. */
+#define ATTR_RUNNING 0x2F               /* white on green */
+#define ATTR_READY   0x07               /* grey on black */
+#define ATTR_WAITING 0x0E               /* yellow on black */
+#define ATTR_PASSED  0x0A               /* light green on black */
+#define ATTR_FAILED  0x0C               /* light red on black */
+#define ATTR_KILLED  0x4F               /* white on red */
+
+static const char *const kill_short[] = {
+    [KILL_NOT_PRESENT] = "nothing mapped there",
+    [KILL_SUPERVISOR] = "touched kernel memory",
+    [KILL_READ_ONLY] = "wrote a read-only page",
+    [KILL_NO_EXECUTE] = "ran a no-execute page",
+    [KILL_NO_FRAME] = "no free frame",
+    [KILL_RESERVED] = "reserved bit in a PTE",
+    [KILL_EXCEPTION] = "an exception",
+};
+
+static void show(const struct proc *p, const char *state, uint8_t attr, const char *note)
+{
+    console_status((unsigned)(p - procs), attr, "%5d  %-8s  %-10s  %6lu  %6lu  %6lu  %s", p->pid, p->name, state,
+                   p->page_faults, p->frames, p->cow_copies, note);
+}
+
+static void show_exit(const struct proc *p)
+{
+    int status = p->exit_status, killed = -status - 0x100;
+    if (killed >= 0 && killed / 4 <= KILL_EXCEPTION)
+        show(p, "killed", ATTR_KILLED, kill_short[killed / 4]);
+    else if (status == EXIT_SKIPPED)
+        show(p, "skipped", ATTR_READY, "");
+    else
+        show(p, status == 0 ? "exited 0" : "failed", status == 0 ? ATTR_PASSED : ATTR_FAILED, "");
 }
 
 static struct proc *new_proc(const char *name)
@@ -78,6 +110,7 @@ static struct proc *new_proc(const char *name)
     p->parent_pid = 0;
     p->name = name;
     p->tlb_fresh = false;
+    p->waiting = false;
     p->page_faults = p->frames = 0;
     p->cow_faults = p->cow_copies = p->cow_reuses = 0;
     return p;
@@ -102,11 +135,12 @@ int proc_spawn(const char *name, uint64_t entry)
         panic("no free process slot for %s", name);
     p->pml4 = vm_new_space();
 
-    /* Copy the user image in, page by page, with W^X rights. */
+    /* Copy the user image in, page by page, with its regions' rights (W^X). */
     uint64_t size = (uint64_t)__user_image_size, text = (uint64_t)__user_text_size;
     uint64_t rodata_end = text + (uint64_t)__user_rodata_size;
+    map_init(&p->map, USER_IMAGE + text, USER_IMAGE + rodata_end, USER_IMAGE + size);
     for (uint64_t off = 0; off < size; off += FRAME_SIZE) {
-        uint64_t flags = off < text ? 0 : off < rodata_end ? PTE_NX : PTE_W | PTE_NX;
+        uint64_t flags = map_pte_rights(map_find(&p->map, USER_IMAGE + off)->prot);
         if (!give_frame(p, USER_IMAGE + off, flags))
             panic("the user pool cannot hold %s's image", name);
         memcpy(frame_ptr(*vm_pte(p->pml4, USER_IMAGE + off, false) & PTE_ADDR), __user_image + off, FRAME_SIZE);
@@ -122,6 +156,7 @@ int proc_spawn(const char *name, uint64_t entry)
     tf.ss = SEL_UDATA;
     prepare_kernel_stack(p, &tf);
     p->state = RUNNABLE;
+    show(p, "ready", ATTR_READY, "");
     return p->pid;
 }
 
@@ -134,6 +169,7 @@ static int fork_current(const struct trap_frame *tf)
     child->parent_pid = current->pid;
     uint64_t cow_pages, shared_pages, shm_pages;
     child->pml4 = vm_fork_space(current->pml4, &cow_pages, &shared_pages, &shm_pages);
+    child->map = current->map;
     child->frames = cow_pages + shared_pages + shm_pages;
     if (shm_pages)
         kprintf("kernel: pid %d forked pid %d: %lu pages shared copy-on-write, %lu read-only pages shared, %lu shared-memory pages\n",
@@ -145,6 +181,7 @@ static int fork_current(const struct trap_frame *tf)
     regs.rax = 0;
     prepare_kernel_stack(child, &regs);
     child->state = RUNNABLE;
+    show(child, "ready", ATTR_READY, "");
     return child->pid;
 }
 
@@ -172,8 +209,11 @@ static void run(struct proc *p)
         p->tlb_fresh = true;
     }
     write_cr3(cr3);
+    show(p, "running", ATTR_RUNNING, "");
     switch_stacks(&scheduler_rsp, p->saved_rsp);
     current = NULL;
+    if (p->state == RUNNABLE)
+        show(p, p->waiting ? "waiting" : "ready", p->waiting ? ATTR_WAITING : ATTR_READY, "");
 }
 
 unsigned proc_slots(void) { return MAX_PROCS; }
@@ -210,6 +250,7 @@ static void reap(struct proc *p)
     vm_free_space(p->pml4);
     kprintf("kernel: pid %d (%s) exited with status %d; %lu page faults, %lu frames returned\n", p->pid, p->name,
             p->exit_status, p->page_faults, uframes_free() - before);
+    show_exit(p);
     for (int i = 0; i < MAX_PROCS; i++)
         if (procs[i].state == ZOMBIE && procs[i].parent_pid == p->pid)
             procs[i].state = UNUSED;    /* nobody will wait for these any more */
@@ -249,7 +290,9 @@ static int64_t wait_child(uint64_t status_va)
         }
         if (!any_child)
             return -1;
+        current->waiting = true;
         yield();                        /* let the children run; look again when we are back */
+        current->waiting = false;
     }
 }
 
@@ -322,9 +365,12 @@ static bool cow_fault(uint64_t va, uint64_t *pte)
 }
 
 /*
- * Demand paging: a not-present fault in a demand-zero region gets a fresh
- * zeroed frame; one on a swapped-out page (any access, even a fetch from
- * swapped-out text) gets its contents back from the disk.
+ * Demand paging: a not-present fault inside a region of the memory map gets
+ * a fresh zeroed frame with the region's rights; one on a swapped-out page
+ * (any access, even a fetch from swapped-out text) gets its contents back
+ * from the disk. An access the rights forbid (a write to a read-only
+ * region, a fetch from a no-execute one) then faults again, now on a
+ * present page, and the error code says which right it broke.
  */
 static bool resolve_fault(uint64_t va, uint64_t error)
 {
@@ -341,9 +387,10 @@ static bool resolve_fault(uint64_t va, uint64_t error)
         current->frames++;
         return true;
     }
-    if (present || fetch || !in_demand_region(va))
+    const struct region *region = present ? NULL : map_find(&current->map, va);
+    if (!region)
         return false;
-    if (!give_frame(current, va, PTE_W | PTE_NX))
+    if (!give_frame(current, va, map_pte_rights(region->prot)))
         return false;
     current->page_faults++;
     return true;
@@ -362,7 +409,7 @@ static int fault_reason(uint64_t va, uint64_t error)
     uint64_t *pte = vm_pte(current->pml4, va, false);
     if (!(error & 1)) {
         bool swapped = pte && !(*pte & PTE_P) && (*pte & PTE_SWAPPED);
-        return in_demand_region(va) || swapped ? KILL_NO_FRAME : KILL_NOT_PRESENT;
+        return map_find(&current->map, va) || swapped ? KILL_NO_FRAME : KILL_NOT_PRESENT;
     }
     if (error & 8)
         return KILL_RESERVED;
@@ -469,6 +516,14 @@ uint64_t syscall_dispatch(struct trap_frame *tf)
         }
         return refs;
     }
+    case SYS_SBRK:
+        return (uint64_t)map_sbrk(&current->map, current->pml4, (int64_t)tf->rdi, &current->frames);
+    case SYS_MMAP:
+        return (uint64_t)map_mmap(&current->map, tf->rdi, tf->rsi, (unsigned)tf->rdx);
+    case SYS_MUNMAP:
+        return (uint64_t)map_munmap(&current->map, current->pml4, tf->rdi, tf->rsi, &current->frames);
+    case SYS_MPROTECT:
+        return (uint64_t)map_mprotect(&current->map, current->pml4, tf->rdi, tf->rsi, (unsigned)tf->rdx);
     case SYS_MAP_VGA:
         if (!shm_map_vga(current->pml4, tf->rdi))
             return (uint64_t)-1;

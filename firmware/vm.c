@@ -111,24 +111,64 @@ uint64_t vm_new_space(void)
     return pml4;
 }
 
+/* What a leaf PTE held goes back: its frame to the pool, its swap slot; true when it held a pool frame. */
+static bool release_leaf(uint64_t e)
+{
+    if (!(e & PTE_P)) {
+        if (e & PTE_SWAPPED)
+            swap_slot_put(e >> 12 & 0xFFFFFFFF);
+        return false;
+    }
+    if (e & PTE_MMIO)
+        return false;                   /* the device's memory, not the pool's */
+    if (e & PTE_SHARED)
+        shm_unmap_frame(e & PTE_ADDR);
+    else
+        uframe_free(e & PTE_ADDR);
+    return true;
+}
+
 static void free_level(uint64_t t, int level)
 {
     for (int i = 0; i < 512; i++) {
         uint64_t e = table(t)[i];
-        if (level == 1 && !(e & PTE_P) && (e & PTE_SWAPPED))
-            swap_slot_put(e >> 12 & 0xFFFFFFFF);
-        if (!(e & PTE_P))
-            continue;
-        if (level == 1 && (e & PTE_MMIO))
-            continue;                   /* the device's memory, not the pool's */
-        if (level == 1 && (e & PTE_SHARED))
-            shm_unmap_frame(e & PTE_ADDR);
-        else if (level == 1)
-            uframe_free(e & PTE_ADDR);
-        else
+        if (level == 1)
+            release_leaf(e);
+        else if (e & PTE_P)
             free_level(e & PTE_ADDR, level - 1);
     }
     kframe_free(t);
+}
+
+/* munmap of one page: the PTE is cleared and what it held released. The caller INVLPGs. */
+bool vm_unmap(uint64_t pml4, uint64_t va)
+{
+    uint64_t *pte = vm_pte(pml4, va, false);
+    if (!pte)
+        return false;
+    uint64_t e = *pte;
+    *pte = 0;
+    return release_leaf(e);
+}
+
+/*
+ * mprotect of one page, present or swapped out (a swapped PTE keeps its
+ * rights for swap-in). Taking W away also drops PTE_COW, so a write is then
+ * a plain protection violation. Giving W back to a pool page goes through
+ * copy on write: the page gets PTE_COW, and its first write faults into
+ * proc.c's cow_fault, which copies the frame if a fork still shares it or
+ * just makes it writable if not. Shared memory is never copy-on-write: it
+ * gets W at once. The caller INVLPGs.
+ */
+void vm_protect(uint64_t pml4, uint64_t va, uint64_t rights)
+{
+    uint64_t *pte = vm_pte(pml4, va, false);
+    if (!pte || !(*pte & (PTE_P | PTE_SWAPPED)) || (*pte & PTE_MMIO))
+        return;
+    uint64_t e = *pte & ~(PTE_W | PTE_COW | PTE_NX);
+    if (rights & PTE_W)
+        e |= *pte & PTE_SHARED ? PTE_W : (*pte & PTE_W ? PTE_W : PTE_COW);
+    *pte = e | (rights & PTE_NX);
 }
 
 void vm_free_space(uint64_t pml4)

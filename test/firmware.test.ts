@@ -43,14 +43,42 @@ interface Run {
   stderr: string;
 }
 
-function runCr3(extra: string[] = DISK): Run {
-  const run = withScratchDisks([...COMMAND, ...extra], (args) =>
-    spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args, "-display", "none", "--timeout", "150"], {
-      encoding: "latin1",
-      maxBuffer: 64 << 20,
-    }),
-  );
-  return { output: run.stdout, status: run.status, stderr: run.stderr };
+interface Cr3Run extends Run {
+  /** The VGA text screen at the end (--vga-dump): 25 rows of 80 columns. */
+  screen: string[];
+  /** --stats-json: the disks' sector counts. */
+  disks: { name: string; sectorsRead: number; sectorsWritten: number }[];
+}
+
+function runCr3(extra: string[] = DISK): Cr3Run {
+  const out = mkdtempSync(join(tmpdir(), "cr3-firmware-out-"));
+  try {
+    const [screenFile, statsFile] = [join(out, "screen.txt"), join(out, "stats.json")];
+    const run = withScratchDisks([...COMMAND, ...extra], (args) =>
+      spawnSync(
+        process.execPath,
+        ["--import", "tsx", "src/cli/main.ts", ...args, "-display", "none", "--timeout", "150", "--vga-dump", screenFile, "--stats-json", statsFile],
+        { encoding: "latin1", maxBuffer: 64 << 20 },
+      ),
+    );
+    const read = (file: string): string => {
+      try {
+        return readFileSync(file, "latin1");
+      } catch {
+        return "";
+      }
+    };
+    const stats = read(statsFile);
+    return {
+      output: run.stdout,
+      status: run.status,
+      stderr: run.stderr,
+      screen: read(screenFile).split("\n"),
+      disks: stats === "" ? [] : (JSON.parse(stats) as { disks: Cr3Run["disks"] }).disks,
+    };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 }
 
 function runQemu(): Run & { timedOut: boolean } {
@@ -134,9 +162,88 @@ function expectShare(lines: string[]): void {
   expect(lines.find((l) => l.startsWith("kernel: pid 10 (share) exited"))).toMatch(/^kernel: pid 10 \(share\) exited with status 0; /);
 }
 
-/** The output without the protection demonstration's expected kills and its parent's verdicts on them. */
+/**
+ * Isolation (firmware/user/isolate.c) as pid 12 with its child 13: the same heap address (the heap starts at
+ * USER_HEAP = 0x10000000) holds 0x1111... in the parent and 0x2222... in the child through 64 turns each; the
+ * page the child maps (the first mmap address, USER_MMAP = 0x40000000) kills pid 14, a child of the parent, that
+ * reads there.
+ */
+function expectIsolate(lines: string[]): void {
+  expect(lines).toContain("isolate[12]: parent wrote 0x1111111111111111 at 0x10000000; fork");
+  expect(lines).toContain("isolate[13]: child wrote 0x2222222222222222 at 0x10000000 (a frame of its own: yes); saw its value after 64 of 64 turns");
+  expect(lines).toContain("isolate[13]: child mapped a page at 0x40000000 and wrote to it");
+  expect(lines).toContain(
+    "isolate[12]: child 13 exited with status 0; the parent saw its own value after 64 of 64 turns, and still reads 0x1111111111111111",
+  );
+  expect(lines).toContain(`kernel: pid 14 (isolate) killed: read at 0x40000000: not present (error 0x${errorCode("read", "not present").toString(16)})`);
+  expect(lines).toContain("isolate[12]: 0x40000000, where the child mapped a page, is not mapped here: a read there was killed (not present); PASS");
+}
+
+/**
+ * The memory system calls (firmware/user/mmap.c) as pid 15, children 16-19: sbrk +8 pages at USER_HEAP, then -4;
+ * mmap of 16 pages at USER_MMAP with every second one touched; mprotect r-- then rw-; munmap of the upper 8.
+ */
+function expectMmap(lines: string[]): void {
+  const notPresent = `not present \\(error 0x${errorCode("read", "not present").toString(16)}\\)`;
+  const readOnly = `protection violation: write to a read-only page \\(error 0x${errorCode("write", "write to a read-only page").toString(16)}\\)`;
+  expect(lines).toContain("mmap[15]: sbrk(+8 pages) at 0x10000000; touched 8 -> 8 page faults, 8 frames");
+  // The break is 0x10004000 after sbrk(-4 pages): the page there is gone.
+  expect(lines.find((l) => l.startsWith("kernel: pid 16 (mmap) killed"))).toMatch(new RegExp(`^kernel: pid 16 \\(mmap\\) killed: read at 0x10004000: ${notPresent}$`));
+  expect(lines).toContain("mmap[15]: sbrk(-4 pages): 4 frames back to the pool; a child's read above the break: killed as expected (not present)");
+  expect(lines).toContain("mmap[15]: mmap(16 pages, rw-) at 0x40000000: 0 frames until touched; touched 8 -> 8 page faults, 8 frames, 8 read as zero");
+  // Read-only: a write to page 0 (touched) and to page 1 (never touched: mapped read-only at the fault, then the write faults again).
+  expect(lines.find((l) => l.startsWith("kernel: pid 17 (mmap) killed"))).toMatch(new RegExp(`^kernel: pid 17 \\(mmap\\) killed: write at 0x40000000: ${readOnly}$`));
+  expect(lines.find((l) => l.startsWith("kernel: pid 18 (mmap) killed"))).toMatch(new RegExp(`^kernel: pid 18 \\(mmap\\) killed: write at 0x40001000: ${readOnly}$`));
+  expect(lines.find((l) => l.startsWith("kernel: pid 18 (mmap) exited"))).toMatch(/^kernel: pid 18 \(mmap\) exited with status -269; 1 page faults, /);
+  expect(lines).toContain(
+    "mmap[15]: mprotect(r--): 8 of 8 values still read; a child's write to a touched page and to an untouched one: both killed as expected (write to a read-only page)",
+  );
+  expect(lines).toContain("mmap[15]: mprotect(rw-): the first write -> 1 copy-on-write fault, 0 frames copied; it reads back: yes");
+  expect(lines.find((l) => l.startsWith("kernel: pid 19 (mmap) killed"))).toMatch(new RegExp(`^kernel: pid 19 \\(mmap\\) killed: read at 0x40008000: ${notPresent}$`));
+  // Pages 8, 10, 12 and 14 were touched: 4 frames.
+  expect(lines).toContain("mmap[15]: munmap(upper 8 pages): 4 frames back to the pool; a child's read there: killed as expected (not present)");
+  const end = /^mmap\[15\]: unmapped the rest: frames (\d+), pool (\d+) free, as at the start \((\d+), (\d+)\); PASS$/.exec(
+    lines.find((l) => l.startsWith("mmap[15]: unmapped the rest")) ?? "",
+  );
+  expect(end).not.toBeNull();
+  expect([end![1], end![2]]).toEqual([end![3], end![4]]);
+}
+
+/** W^X (firmware/user/wx.c) as pid 20, children 21 and 22: code written into an mmap page at USER_MMAP. */
+function expectWx(lines: string[]): void {
+  expect(lines).toContain(
+    `kernel: pid 21 (wx) killed: fetch at 0x40000000: protection violation: instruction fetch from a no-execute page (error 0x${errorCode("fetch", "instruction fetch from a no-execute page").toString(16)})`,
+  );
+  expect(lines).toContain(
+    "wx[20]: wrote 6 bytes of code (mov eax, 42; ret) into an rw- page at 0x40000000; a child's call: killed as expected (instruction fetch from a no-execute page)",
+  );
+  expect(lines).toContain(
+    `kernel: pid 22 (wx) killed: write at 0x40000000: protection violation: write to a read-only page (error 0x${errorCode("write", "write to a read-only page").toString(16)})`,
+  );
+  expect(lines).toContain("wx[20]: mprotect(r-x): the call returns 42; a child's write to the page: killed as expected (write to a read-only page)");
+  expect(lines).toContain("wx[20]: mmap(rwx) and mprotect(rwx): both refused, no page is ever writable and executable; PASS");
+}
+
+/**
+ * The screen's status board (firmware/console.c, proc.c show()): a title row of column heads, then one line per
+ * process slot, left showing the last process that used the slot. The last demonstration, wx, is pid 20 in
+ * slot 0; its children 21 and 22 each took slot 1 in turn, and 22 was killed for a write to its read-only page.
+ */
+function expectStatusBoard(screen: string[]): void {
+  expect(screen[0]).toMatch(/^ +pid +program +state +faults +frames +copies +cr3-tour$/);
+  expect(screen[1]).toMatch(/^ +20 +wx +exited 0 +\d+ +\d+ +\d+$/);
+  expect(screen[2]).toMatch(/^ +22 +wx +killed +\d+ +\d+ +\d+ +wrote a read-only page$/);
+}
+
+/** The output without the expected kills (protection, isolation, memory calls, W^X) and the verdicts on them. */
 function withoutProtectionKills(output: string): string {
-  const expected = [/^kernel: pid [6-9] \(protect\) killed: /, /^protect\[5\]: [a-z ]+: killed as expected /, /^protect\[5\]: 4 of 4 .*; PASS$/];
+  const expected = [
+    /^kernel: pid ([6-9]|14|1[6-9]|2[12]) \((protect|isolate|mmap|wx)\) killed: /,
+    /^protect\[5\]: [a-z ]+: killed as expected /,
+    /^protect\[5\]: 4 of 4 .*; PASS$/,
+    /^isolate\[12\]: .*: a read there was killed \(not present\); PASS$/,
+    /^(mmap\[15\]|wx\[20\]): .*: (both )?killed as expected /,
+  ];
   return output
     .split("\n")
     .filter((l) => !expected.some((e) => e.test(l)))
@@ -215,7 +322,10 @@ function expectTour(run: Run): void {
   expectProtection(lines);
   expectShare(lines);
   // Only the processes kmain spawned count: demand, cow's parent (which judges its child), swap, protect, share.
-  expect(lines).toContain("summary: 5 passed, 0 failed");
+  expectIsolate(lines);
+  expectMmap(lines);
+  expectWx(lines);
+  expect(lines).toContain("summary: 8 passed, 0 failed");
   expect(lines).toContain("all passed");
   expect(withoutProtectionKills(run.output)).not.toMatch(/FAIL|panic|killed|segfault/);
   // isa-debug-exit with value 0: QEMU exits with (0 << 1) | 1.
@@ -234,8 +344,20 @@ describe("firmware: the teaching kernel", () => {
     }
   }, 60_000);
 
-  it("cr3 boots it with a disk: demand paging's, copy-on-write's and swapping's figures, the protection kills, shared memory and MMIO, PASS, all passed, QEMU's exit status", () => {
-    expectTour(runCr3());
+  it("cr3 boots it with a disk: every demonstration's figures, PASS, all passed, QEMU's exit status; the screen's status board; the kernel's swap totals equal the disk traffic cr3 counted", () => {
+    const run = runCr3();
+    expectTour(run);
+    expectStatusBoard(run.screen);
+    // The kernel writes a page to the swap area for each eviction except the clean ones, and reads one per swap-in,
+    // 8 sectors of 512 bytes each (firmware/swap.c); cr3's --stats counts the sectors the disk moved.
+    const totals = /^swap: (\d+) pages swapped out \((\d+) written to the disk, (\d+) clean ones not rewritten\), (\d+) swapped in$/.exec(
+      run.output.split("\n").find((l) => l.startsWith("swap: ") && l.includes("swapped in")) ?? "",
+    );
+    expect(totals, run.output).not.toBeNull();
+    const [out, written, clean, swappedIn] = totals!.slice(1).map(Number);
+    expect(written).toBe(out - clean);
+    expect(swappedIn).toBeGreaterThanOrEqual(32);
+    expect(run.disks).toEqual([{ name: "hda", sectorsWritten: 8 * written, sectorsRead: 8 * swappedIn }]);
   }, 180_000);
 
   it("without a disk the swap demonstration is skipped, not failed, and the tour still passes", () => {
@@ -246,7 +368,10 @@ describe("firmware: the teaching kernel", () => {
     expect(lines.find((l) => l.startsWith("kernel: pid 4 (swap)"))).toMatch(/^kernel: pid 4 \(swap\) exited with status 77; \d+ page faults, \d+ frames returned$/);
     expectProtection(lines);
     expectShare(lines);
-    expect(lines).toContain("summary: 4 passed, 0 failed, 1 skipped");
+    expectIsolate(lines);
+    expectMmap(lines);
+    expectWx(lines);
+    expect(lines).toContain("summary: 7 passed, 0 failed, 1 skipped");
     expect(lines).toContain("all passed");
     expect(withoutProtectionKills(run.output)).not.toMatch(/FAIL|panic|killed|segfault/);
     expect(run.status, run.stderr).toBe(1);

@@ -61,6 +61,8 @@ void cow_main(void)
 {
     struct vmstat before, after;
     long pid = sys_getpid();
+    if (sys_sbrk(PAGES * 4096) != (void *)USER_HEAP)
+        sys_exit(1);                    /* the heap starts empty at USER_HEAP */
     for (int i = 0; i < PAGES; i++)
         page(i)[0] = PARENT_VALUE + (unsigned long)i;   /* demand paging maps each one */
     uprintf("cow[%ld]: parent filled %d heap pages; fork\n", pid, PAGES);

@@ -1,6 +1,7 @@
 /*
- * Demonstration: demand paging. The heap is not present until touched; each
- * first touch of a page faults, and the kernel maps a zeroed frame there.
+ * Demonstration: demand paging. The heap, grown with sbrk, is not present
+ * until touched; each first touch of a page faults, and the kernel maps a
+ * zeroed frame there.
  * Touching N pages must cost exactly N faults and N frames, and every new
  * page must read as zeros.
  */
@@ -14,9 +15,9 @@ void demand_main(void)
 {
     struct vmstat before, after;
     long pid = sys_getpid();
-    uprintf("demand[%ld]: touching %d heap pages at 0x%lx, none present yet\n", pid, PAGES, USER_HEAP);
+    volatile unsigned long *heap = sys_sbrk(PAGES * 4096);    /* the heap grows; nothing is mapped yet */
+    uprintf("demand[%ld]: touching %d heap pages at 0x%lx, none present yet\n", pid, PAGES, (unsigned long)heap);
     sys_vmstat(&before);
-    volatile unsigned long *heap = (volatile unsigned long *)USER_HEAP;
     int nonzero = 0;
     for (int i = 0; i < PAGES; i++) {
         volatile unsigned long *page = heap + i * 4096 / sizeof *heap;

@@ -32,7 +32,9 @@ void swap_main(void)
     unsigned long pages = start.pool_size + EXTRA;
     uprintf("swap[%ld]: pool of %lu frames, %lu swap slots on disk; touching %lu heap pages\n", pid, start.pool_size,
             start.swap_slots, pages);
-    volatile unsigned long *heap = (volatile unsigned long *)USER_HEAP;
+    volatile unsigned long *heap = sys_sbrk((long)(pages * 4096));
+    if (heap == MAP_FAILED)
+        sys_exit(1);
     for (unsigned long p = 0; p < pages; p++)
         for (unsigned long w = 0; w < WORDS; w++)
             heap[p * WORDS + w] = pattern(p, w);

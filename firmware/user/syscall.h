@@ -12,6 +12,16 @@
 #define SYS_FRAME_REFS 7                /* frame_refs(va) -> address spaces mapping that page's frame */
 #define SYS_SHM_MAP 8                   /* shm_map(key, va) -> page tables mapping key's frame now, or 0 */
 #define SYS_MAP_VGA 9                   /* map_vga(va) -> 0, or -1: the VGA text buffer (0xB8000) at va */
+#define SYS_SBRK    10                  /* sbrk(delta) -> the old break, or -1: the heap ends at the new one */
+#define SYS_MMAP    11                  /* mmap(addr, len, prot) -> a demand-zero region's address (addr 0: the
+                                           kernel picks one in USER_MMAP), or -1 */
+#define SYS_MUNMAP  12                  /* munmap(addr, len) -> 0, or -1: those pages leave the address space */
+#define SYS_MPROTECT 13                 /* mprotect(addr, len, prot) -> 0, or -1: new rights for mapped pages */
+
+/* Rights of a region (mmap, mprotect). Readable always; never both writable and executable (W^X). */
+#define PROT_READ   1
+#define PROT_WRITE  2
+#define PROT_EXEC   4
 
 /* The process's own memory figures, as the kernel counts them. */
 struct vmstat {
@@ -46,8 +56,10 @@ struct vmstat {
 
 /* The user address space (proc.c lays it out). */
 #define USER_IMAGE      0x400000ul      /* text, rodata, data: copied in at start */
-#define USER_HEAP       0x10000000ul    /* demand-zero, USER_HEAP_SIZE bytes */
+#define USER_HEAP       0x10000000ul    /* demand-zero, up to the break (sbrk), at most USER_HEAP_SIZE bytes */
 #define USER_HEAP_SIZE  0x1000000ul
+#define USER_MMAP       0x40000000ul    /* mmap's regions go here */
+#define USER_MMAP_SIZE  0x10000000ul
 #define USER_SHM        0x20000000ul    /* shm_map's pages go here */
 #define USER_SHM_SIZE   0x100000ul
 #define USER_MMIO       0x30000000ul    /* map_vga's page goes here */

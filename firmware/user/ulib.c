@@ -1,12 +1,14 @@
-/* System calls through SYSCALL: number in RAX, arguments in RDI, RSI; RCX and R11 are lost. */
+/* System calls through SYSCALL: number in RAX, arguments in RDI, RSI, RDX; RCX and R11 are lost. */
 #include "ulib.h"
 
-static long syscall2(long nr, long a, long b)
+static long syscall3(long nr, long a, long b, long c)
 {
     long ret;
-    __asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b) : "rcx", "r11", "memory");
+    __asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
     return ret;
 }
+
+static long syscall2(long nr, long a, long b) { return syscall3(nr, a, b, 0); }
 
 long sys_write(const char *buf, unsigned long len) { return syscall2(SYS_WRITE, (long)buf, (long)len); }
 long sys_getpid(void) { return syscall2(SYS_GETPID, 0, 0); }
@@ -17,12 +19,27 @@ long sys_wait(int *status) { return syscall2(SYS_WAIT, (long)status, 0); }
 long sys_frame_refs(const volatile void *va) { return syscall2(SYS_FRAME_REFS, (long)va, 0); }
 long sys_shm_map(unsigned long key, volatile void *va) { return syscall2(SYS_SHM_MAP, (long)key, (long)va); }
 long sys_map_vga(volatile void *va) { return syscall2(SYS_MAP_VGA, (long)va, 0); }
+void *sys_sbrk(long delta) { return (void *)syscall2(SYS_SBRK, delta, 0); }
+void *sys_mmap(void *addr, unsigned long len, int prot) { return (void *)syscall3(SYS_MMAP, (long)addr, (long)len, prot); }
+long sys_munmap(void *addr, unsigned long len) { return syscall2(SYS_MUNMAP, (long)addr, (long)len); }
+long sys_mprotect(void *addr, unsigned long len, int prot) { return syscall3(SYS_MPROTECT, (long)addr, (long)len, prot); }
 
 _Noreturn void sys_exit(int status)
 {
     syscall2(SYS_EXIT, status, 0);
     for (;;)
         ;
+}
+
+int child_status(void (*forbidden)(void))
+{
+    long child = sys_fork();
+    if (child == 0) {
+        forbidden();
+        sys_exit(0);                    /* still alive: nothing stopped it */
+    }
+    int status = 0;
+    return child > 0 && sys_wait(&status) == child ? status : -1;
 }
 
 static char line[256];
