@@ -332,6 +332,18 @@ function expectTour(run: Run): void {
   expect(run.status, run.stderr).toBe(1);
 }
 
+/** The kernel's lines that docs/firmware.md quotes in its code blocks (not cr3's --stats lines or the screen). */
+function linesQuotedInDocs(): string[] {
+  const doc = readFileSync("docs/firmware.md", "utf8");
+  const tourLine = /^(cr3-tour: |memory: |kernel: |swap: |summary: |all passed$|(demand|cow|swap|protect|share|isolate|mmap|wx)\[\d+\]: )/;
+  let inBlock = false;
+  return doc.split("\n").filter((line) => {
+    if (line.startsWith("```")) inBlock = !inBlock;
+    else if (inBlock) return tourLine.test(line);
+    return false;
+  });
+}
+
 describe("firmware: the teaching kernel", () => {
   it.skipIf(!inCi && missingBuildTools.length > 0)("a clean rebuild gives the committed image byte for byte", () => {
     expect(missingBuildTools, "CI must install gcc and binutils").toEqual([]);
@@ -348,6 +360,15 @@ describe("firmware: the teaching kernel", () => {
     const run = runCr3();
     expectTour(run);
     expectStatusBoard(run.screen);
+    // docs/firmware.md quotes this very image's output: every quoted line must still be printed.
+    const quoted = linesQuotedInDocs();
+    expect(quoted.length).toBeGreaterThan(50);
+    const lines = run.output.split("\n");
+    expect(quoted.filter((l) => !lines.includes(l))).toEqual([]);
+    // ... and the status board it quotes is the screen's top rows.
+    const doc = readFileSync("docs/firmware.md", "utf8").split("\n");
+    const board = doc.slice(doc.findIndex((l) => l.startsWith("  pid  program"))).slice(0, 3);
+    expect(board).toEqual(run.screen.slice(0, 3).map((row) => row.trimEnd()));
     // The kernel writes a page to the swap area for each eviction except the clean ones, and reads one per swap-in,
     // 8 sectors of 512 bytes each (firmware/swap.c); cr3's --stats counts the sectors the disk moved.
     const totals = /^swap: (\d+) pages swapped out \((\d+) written to the disk, (\d+) clean ones not rewritten\), (\d+) swapped in$/.exec(
