@@ -125,7 +125,7 @@ uint64_t vm_fork_space(uint64_t pml4, uint64_t *cow_pages, uint64_t *shared_page
 uint64_t *vm_pte(uint64_t pml4, uint64_t va, bool create);
 void vm_map(uint64_t pml4, uint64_t va, uint64_t pa, uint64_t flags);
 bool vm_user_accessible(uint64_t pml4, uint64_t va);   /* U/S = 1 at every level of a present translation */
-bool vm_unmap(uint64_t pml4, uint64_t va);              /* true when the page held a pool frame */
+uint64_t vm_unmap_range(uint64_t pml4, uint64_t lo, uint64_t hi);  /* the pool frames the pages held */
 void vm_protect(uint64_t pml4, uint64_t va, uint64_t rights);  /* rights: PTE_W and PTE_NX */
 bool vm_pcid_enabled(void);
 uint64_t vm_kernel_space(void);

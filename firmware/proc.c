@@ -89,8 +89,8 @@ static void show(const struct proc *p, const char *state, uint8_t attr, const ch
 
 static void show_exit(const struct proc *p)
 {
-    int status = p->exit_status, killed = -status - 0x100;
-    if (killed >= 0 && killed / 4 <= KILL_EXCEPTION)
+    int status = p->exit_status, killed = -status - 0x100;   /* reason * 4 + access for KILLED_STATUS */
+    if (killed >= 4 * KILL_NOT_PRESENT && killed / 4 <= KILL_EXCEPTION)
         show(p, "killed", ATTR_KILLED, kill_short[killed / 4]);
     else if (status == EXIT_SKIPPED)
         show(p, "skipped", ATTR_READY, "");

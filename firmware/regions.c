@@ -115,18 +115,6 @@ static bool split_at(struct memory_map *m, uint64_t at)
     return true;
 }
 
-/* The pages of [lo, hi) leave the page tables; returns how many pool frames they held. */
-static uint64_t unmap_pages(uint64_t pml4, uint64_t lo, uint64_t hi)
-{
-    uint64_t frames = 0;
-    for (uint64_t va = lo; va < hi; va += FRAME_SIZE) {
-        if (vm_unmap(pml4, va))
-            frames++;
-        invlpg(va);
-    }
-    return frames;
-}
-
 static bool unmap(struct memory_map *m, uint64_t pml4, uint64_t lo, uint64_t hi, uint64_t *frames)
 {
     if (!split_at(m, lo) || !split_at(m, hi))
@@ -136,7 +124,7 @@ static bool unmap(struct memory_map *m, uint64_t pml4, uint64_t lo, uint64_t hi,
         if (m->regions[i].start >= hi || m->regions[i].end <= lo)
             m->regions[out++] = m->regions[i];
     m->count = out;
-    *frames -= unmap_pages(pml4, lo, hi);
+    *frames -= vm_unmap_range(pml4, lo, hi);
     coalesce(m);
     return true;
 }

@@ -140,15 +140,37 @@ static void free_level(uint64_t t, int level)
     kframe_free(t);
 }
 
-/* munmap of one page: the PTE is cleared and what it held released. The caller INVLPGs. */
-bool vm_unmap(uint64_t pml4, uint64_t va)
+/* The leaves of [lo, hi) in the table at t (covering from base) are cleared and released; the pool frames they held. */
+static uint64_t unmap_level(uint64_t t, int level, uint64_t base, uint64_t lo, uint64_t hi)
 {
-    uint64_t *pte = vm_pte(pml4, va, false);
-    if (!pte)
-        return false;
-    uint64_t e = *pte;
-    *pte = 0;
-    return release_leaf(e);
+    int shift = 12 + 9 * (level - 1);
+    uint64_t frames = 0;
+    for (uint64_t i = 0; i < 512; i++) {
+        uint64_t start = base + (i << shift), end = start + (1ull << shift);
+        uint64_t *e = &table(t)[i];
+        if (end <= lo || start >= hi || !*e)
+            continue;
+        if (level > 1) {
+            if (*e & PTE_P)
+                frames += unmap_level(*e & PTE_ADDR, level - 1, start, lo, hi);
+            continue;
+        }
+        uint64_t old = *e;
+        *e = 0;
+        frames += release_leaf(old);
+        if (old & PTE_P)
+            invlpg(start);              /* the running space's TLB may hold it */
+    }
+    return frames;
+}
+
+/*
+ * munmap: every page of [lo, hi) in the running address space leaves it;
+ * only tables that exist are visited, so a huge range costs little.
+ */
+uint64_t vm_unmap_range(uint64_t pml4, uint64_t lo, uint64_t hi)
+{
+    return unmap_level(pml4, 4, 0, lo, hi < 0x0000800000000000ull ? hi : 0x0000800000000000ull);
 }
 
 /*

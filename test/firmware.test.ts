@@ -205,6 +205,9 @@ function expectMmap(lines: string[]): void {
   expect(lines.find((l) => l.startsWith("kernel: pid 19 (mmap) killed"))).toMatch(new RegExp(`^kernel: pid 19 \\(mmap\\) killed: read at 0x40008000: ${notPresent}$`));
   // Pages 8, 10, 12 and 14 were touched: 4 frames.
   expect(lines).toContain("mmap[15]: munmap(upper 8 pages): 4 frames back to the pool; a child's read there: killed as expected (not present)");
+  expect(lines).toContain(
+    "mmap[15]: sbrk past the heap's end, mmap of 0 bytes or at an odd address, mprotect of unmapped pages, munmap at an odd address: all refused; munmap of 16 TiB holding nothing: 0",
+  );
   const end = /^mmap\[15\]: unmapped the rest: frames (\d+), pool (\d+) free, as at the start \((\d+), (\d+)\); PASS$/.exec(
     lines.find((l) => l.startsWith("mmap[15]: unmapped the rest")) ?? "",
   );

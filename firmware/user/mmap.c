@@ -100,6 +100,17 @@ void mmap_main(void)
             MAP_PAGES / 2, after_write.frames - unmapped.frames, gone ? "killed as expected (not present)" : "NOT KILLED");
     ok &= unmapped_half == 0 && after_write.frames - unmapped.frames == MAP_PAGES / 4 && gone;
 
+    /* Bad requests are refused, and a huge munmap over nothing is cheap (only existing tables are visited). */
+    int refused = sys_sbrk((long)(USER_HEAP_SIZE + PAGE)) == MAP_FAILED && sys_mmap(0, 0, PROT_READ) == MAP_FAILED &&
+                  sys_mmap((void *)(USER_MMAP + 1), PAGE, PROT_READ) == MAP_FAILED &&
+                  sys_mprotect((void *)(USER_MMAP + MAP_PAGES * PAGE), PAGE, PROT_READ) == -1 &&
+                  sys_munmap((void *)(USER_MMAP + 1), PAGE) == -1;
+    long huge = sys_munmap((void *)0x100000000000ul, 0x100000000000ul);
+    uprintf("mmap[%ld]: sbrk past the heap's end, mmap of 0 bytes or at an odd address, mprotect of unmapped pages, "
+            "munmap at an odd address: %s; munmap of 16 TiB holding nothing: %ld\n",
+            pid, refused ? "all refused" : "NOT ALL REFUSED", huge);
+    ok &= refused && huge == 0;
+
     /* Give everything back: the process holds what it held at the start. */
     sys_munmap((void *)region, MAP_PAGES / 2 * PAGE);
     sys_sbrk(-(long)((HEAP_PAGES - SHRINK_PAGES) * PAGE));
