@@ -19,6 +19,7 @@
 #define MB_INFO_MMAP    (1u << 6)
 #define MAX_RAM_RANGES 16
 #define MAX_USER_POOL 4096
+#define MIN_USER_POOL 16                /* below this a fork's shared frames, which are never swapped, can fill the pool */
 #define DEFAULT_USER_POOL 64
 
 extern char __kernel_end[];
@@ -107,6 +108,8 @@ void frames_init(uint64_t mbi_phys)
 
     if (wanted > MAX_USER_POOL)
         wanted = MAX_USER_POOL;
+    if (wanted < MIN_USER_POOL)
+        wanted = MIN_USER_POOL;
     for (uint64_t i = 0; i < wanted; i++) {
         uint64_t pa = bump_alloc();
         if (!pa)

@@ -182,7 +182,6 @@ int64_t map_munmap(struct memory_map *m, uint64_t pml4, uint64_t addr, uint64_t 
 int64_t map_mprotect(struct memory_map *m, uint64_t pml4, uint64_t addr, uint64_t len, unsigned prot);
 
 /* proc.c: processes and the scheduler */
-#define EXIT_SKIPPED 77                 /* a demonstration that could not run here (no disk) */
 void proc_init(void);
 int proc_spawn(const char *name, uint64_t entry);
 void proc_run_all(void);

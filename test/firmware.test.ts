@@ -404,6 +404,20 @@ describe("firmware: the teaching kernel", () => {
     expect(run.status, run.stderr).toBe(1);
   }, 180_000);
 
+  it("frames=N sets the user pool, at least 16: with frames=8 the pool is 16, the swap demonstration works through 48 pages, and the two that count frames exactly skip", () => {
+    const run = runCr3([...DISK, "-append", "frames=8"]);
+    const lines = run.output.split("\n");
+    expect(lines.find((l) => l.startsWith("memory: ")), run.stderr).toMatch(/^memory: \d+ usable frames of 4 KiB; user pool of 16 frames$/);
+    // demand needs its 16 pages free at once; mmap needs 8 + 8 touched pages and room for its children's copies.
+    expect(lines.find((l) => l.startsWith("demand[1]: "))).toMatch(/^demand\[1\]: \d+ frames free in the pool, 16 needed to count exactly without swapping; skipped$/);
+    expect(lines.find((l) => l.startsWith("mmap[15]: "))).toMatch(/^mmap\[15\]: \d+ frames free in the pool, 24 needed to count exactly without swapping; skipped$/);
+    expect(lines).toContain("swap[4]: pool of 16 frames, 1024 swap slots on disk; touching 48 heap pages");
+    expect(lines).toContain("swap[4]: verified every byte of 48 pages: 48 intact");
+    expect(lines).toContain("summary: 6 passed, 0 failed, 2 skipped");
+    expect(lines).toContain("all passed");
+    expect(run.status).toBe(1);
+  }, 180_000);
+
   it("what it prints does not depend on when the timer preempts: 8 times the virtual time per instruction gives the same lines", () => {
     // -icount shift=8 is 256 ns per instruction against the default 32 ns, so the LAPIC timer fires 8 times as
     // often per instruction and the processes are preempted at other places.

@@ -27,7 +27,7 @@ void swap_main(void)
     sys_vmstat(&start);
     if (start.swap_slots == 0) {
         uprintf("swap: no disk (run with -drive file=DISK.img,format=raw,index=0)\n");
-        sys_exit(77);                   /* skipped, not failed */
+        sys_exit(EXIT_SKIPPED);
     }
     unsigned long pages = start.pool_size + EXTRA;
     uprintf("swap[%ld]: pool of %lu frames, %lu swap slots on disk; touching %lu heap pages\n", pid, start.pool_size,

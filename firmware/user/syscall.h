@@ -38,6 +38,9 @@ struct vmstat {
     unsigned long swap_clean_skips;     /* evictions that skipped the write: clean, valid on disk */
 };
 
+/* The exit status of a demonstration that could not run here (no disk, too small a pool): skipped, not failed. */
+#define EXIT_SKIPPED 77
+
 /*
  * The wait status of a process the kernel killed: why (from the page-fault
  * error code, SDM Vol. 3A 4.7) and which access did it.
