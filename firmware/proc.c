@@ -71,14 +71,17 @@ static bool give_frame(struct proc *p, uint64_t va, uint64_t flags)
 #define ATTR_FAILED  0x0C               /* light red on black */
 #define ATTR_KILLED  0x4F               /* white on red */
 
-static const char *const kill_short[] = {
-    [KILL_NOT_PRESENT] = "nothing mapped there",
-    [KILL_SUPERVISOR] = "touched kernel memory",
-    [KILL_READ_ONLY] = "wrote a read-only page",
-    [KILL_NO_EXECUTE] = "ran a no-execute page",
-    [KILL_NO_FRAME] = "no free frame",
-    [KILL_RESERVED] = "reserved bit in a PTE",
-    [KILL_EXCEPTION] = "an exception",
+/* Why a process was killed: in its one-line report, and shorter on its status line. */
+static const struct {
+    const char *report, *status;
+} kill_reasons[] = {
+    [KILL_NOT_PRESENT] = {"not present", "nothing mapped there"},
+    [KILL_SUPERVISOR] = {"protection violation: user access to a supervisor page", "touched kernel memory"},
+    [KILL_READ_ONLY] = {"protection violation: write to a read-only page", "wrote a read-only page"},
+    [KILL_NO_EXECUTE] = {"protection violation: instruction fetch from a no-execute page", "ran a no-execute page"},
+    [KILL_NO_FRAME] = {"no free frame", "no free frame"},
+    [KILL_RESERVED] = {"reserved bit set in a paging entry", "reserved bit in a PTE"},
+    [KILL_EXCEPTION] = {"exception", "an exception"},
 };
 
 static void show(const struct proc *p, const char *state, uint8_t attr, const char *note)
@@ -91,7 +94,7 @@ static void show_exit(const struct proc *p)
 {
     int status = p->exit_status, killed = -status - 0x100;   /* reason * 4 + access for KILLED_STATUS */
     if (killed >= 4 * KILL_NOT_PRESENT && killed / 4 <= KILL_EXCEPTION)
-        show(p, "killed", ATTR_KILLED, kill_short[killed / 4]);
+        show(p, "killed", ATTR_KILLED, kill_reasons[killed / 4].status);
     else if (status == EXIT_SKIPPED)
         show(p, "skipped", ATTR_READY, "");
     else
@@ -420,15 +423,6 @@ static int fault_reason(uint64_t va, uint64_t error)
     return fetch ? KILL_NO_EXECUTE : KILL_SUPERVISOR;
 }
 
-static const char *const kill_reasons[] = {
-    [KILL_NOT_PRESENT] = "not present",
-    [KILL_SUPERVISOR] = "protection violation: user access to a supervisor page",
-    [KILL_READ_ONLY] = "protection violation: write to a read-only page",
-    [KILL_NO_EXECUTE] = "protection violation: instruction fetch from a no-execute page",
-    [KILL_NO_FRAME] = "no free frame",
-    [KILL_RESERVED] = "reserved bit set in a paging entry",
-};
-
 bool proc_page_fault(struct trap_frame *tf, uint64_t cr2)
 {
     swap_pin(0, 0, 0);                  /* no system call is using user memory now */
@@ -438,7 +432,7 @@ bool proc_page_fault(struct trap_frame *tf, uint64_t cr2)
     static const char *const access_names[] = {"read", "write", "fetch"};
     int reason = fault_reason(cr2, tf->error);
     kprintf("kernel: pid %d (%s) killed: %s at 0x%lx: %s (error 0x%lx)\n", current->pid, current->name,
-            access_names[access], cr2, kill_reasons[reason], tf->error);
+            access_names[access], cr2, kill_reasons[reason].report, tf->error);
     exit_current(KILLED_STATUS(reason, access));
 }
 

@@ -6,23 +6,11 @@ import { AtaChannel } from "../src/devices/ata-channel.ts";
 import { AtaDisk, guessGeometry } from "../src/devices/ata-disk.ts";
 import { DiskImage } from "../src/devices/disk-image.ts";
 import { PortBus } from "../src/machine/ports.ts";
+import { ALT_STATUS, COMMAND, CONTROL, COUNT, DATA, DEVICE, ERROR, FEATURES, LBA_HIGH, LBA_LOW, LBA_MID, STATUS, lba28, lba48 } from "./helpers/ata-registers.ts";
 
 // Expected values are what QEMU 7.2's ide-hd returned to a probe kernel
 // (port reads printed on its debug console) for a 100-sector raw image at
 // index 0, unless a comment cites ATA/ATAPI-6.
-
-const DATA = 0x1f0;
-const ERROR = 0x1f1;
-const FEATURES = 0x1f1;
-const COUNT = 0x1f2;
-const LBA_LOW = 0x1f3;
-const LBA_MID = 0x1f4;
-const LBA_HIGH = 0x1f5;
-const DEVICE = 0x1f6;
-const STATUS = 0x1f7;
-const COMMAND = 0x1f7;
-const ALT_STATUS = 0x3f6;
-const CONTROL = 0x3f6;
 
 interface Rig {
   bus: PortBus;
@@ -58,27 +46,6 @@ function registers(r: Rig): number[] {
   out.push(inb(r, ALT_STATUS));
   out.push(inb(r, STATUS));
   return out;
-}
-
-function lba28(r: Rig, lba: number, count: number, device = 0xe0): void {
-  outb(r, DEVICE, device | ((lba >>> 24) & 0x0f));
-  outb(r, COUNT, count);
-  outb(r, LBA_LOW, lba & 0xff);
-  outb(r, LBA_MID, (lba >>> 8) & 0xff);
-  outb(r, LBA_HIGH, (lba >>> 16) & 0xff);
-}
-
-function lba48(r: Rig, lba: number, count: number): void {
-  outb(r, DEVICE, 0x40);
-  outb(r, COUNT, (count >>> 8) & 0xff);
-  outb(r, COUNT, count & 0xff);
-  const high = Math.floor(lba / 0x1000000);
-  outb(r, LBA_LOW, high & 0xff);
-  outb(r, LBA_LOW, lba & 0xff);
-  outb(r, LBA_MID, (high >>> 8) & 0xff);
-  outb(r, LBA_MID, (lba >>> 8) & 0xff);
-  outb(r, LBA_HIGH, (high >>> 16) & 0xff);
-  outb(r, LBA_HIGH, (lba >>> 16) & 0xff);
 }
 
 function readWords(r: Rig, words: number): number[] {

@@ -5,19 +5,10 @@ import { DiskImage } from "../src/devices/disk-image.ts";
 import { formatStats, runStats, type RunStats } from "../src/cli/stats.ts";
 import { PcMachine } from "../src/machine/pc.ts";
 import { PortBus } from "../src/machine/ports.ts";
+import { COMMAND, CONTROL, COUNT, DATA, DEVICE, STATUS, lba28, lba48 } from "./helpers/ata-registers.ts";
 
 // The --stats disk counters: sectors a disk moved for READ/WRITE (MULTIPLE)
 // SECTORS, driven through the primary channel's registers as a guest would.
-
-const DATA = 0x1f0;
-const COUNT = 0x1f2;
-const LBA_LOW = 0x1f3;
-const LBA_MID = 0x1f4;
-const LBA_HIGH = 0x1f5;
-const DEVICE = 0x1f6;
-const STATUS = 0x1f7;
-const COMMAND = 0x1f7;
-const CONTROL = 0x3f6;
 
 const ST_ERR = 0x01;
 const ST_DRQ = 0x08;
@@ -36,28 +27,6 @@ function rig(sectors = 100, readOnly = false): Rig {
 
 const outb = (r: Rig, port: number, v: number): void => r.bus.write(port, 1, v);
 const inb = (r: Rig, port: number): number => r.bus.read(port, 1);
-
-function lba28(r: Rig, lba: number, count: number): void {
-  outb(r, DEVICE, 0xe0 | ((lba >>> 24) & 0x0f));
-  outb(r, COUNT, count);
-  outb(r, LBA_LOW, lba & 0xff);
-  outb(r, LBA_MID, (lba >>> 8) & 0xff);
-  outb(r, LBA_HIGH, (lba >>> 16) & 0xff);
-}
-
-/** Both bytes of each 48-bit register: the previous (high) value first. */
-function lba48(r: Rig, lba: number, count: number): void {
-  outb(r, DEVICE, 0x40);
-  outb(r, COUNT, (count >>> 8) & 0xff);
-  outb(r, COUNT, count & 0xff);
-  const high = Math.floor(lba / 0x1000000);
-  outb(r, LBA_LOW, high & 0xff);
-  outb(r, LBA_LOW, lba & 0xff);
-  outb(r, LBA_MID, (high >>> 8) & 0xff);
-  outb(r, LBA_MID, (lba >>> 8) & 0xff);
-  outb(r, LBA_HIGH, (high >>> 16) & 0xff);
-  outb(r, LBA_HIGH, (lba >>> 16) & 0xff);
-}
 
 /** Reads words from the data register while DRQ is set; returns how many. */
 function drainWords(r: Rig): number {
