@@ -39,6 +39,9 @@ let newSpHi = 0;
  */
 export function deliverInterrupt(cpu: Cpu, vector: number, errorCode: number, kind: number): void {
   if (cpu.onInterrupt !== null) cpu.onInterrupt(vector, errorCode, kind === INT_SOFTWARE);
+  // Any event delivered ends the halt state: the handler runs, and its IRET
+  // returns past the HLT (SDM Vol. 2 HLT; e.g. the single-step #DB after it).
+  cpu.halted = false;
   if ((cpu.mmu.efer & EFER_LMA) !== 0) deliverLong(cpu, vector, errorCode, kind);
   else deliverProtected(cpu, vector, errorCode, kind);
 }
