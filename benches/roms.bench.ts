@@ -29,6 +29,7 @@ import { sdmGolden } from "../test/helpers/sdm-golden.ts";
 const ROMS: readonly { name: string; goal?: number; what: string }[] = [
   { name: "bench-compute", goal: 20, what: "compute loop" },
   { name: "bench-tlbmiss", goal: 1, what: "TLB-miss bound" },
+  { name: "bench-cr3switch", what: "CR3-switch bound: 4 address spaces, a phase without PCID, then one with" },
   { name: "isa64", what: "mix: integer ISA cases, serial output" },
   { name: "paging-rights", what: "mix: paging, faults, CR3 writes" },
 ];
