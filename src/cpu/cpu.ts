@@ -214,6 +214,13 @@ export class Cpu {
   remaining = 0;
   stopReason = STOP_NONE;
   halted = false;
+  /**
+   * The icount of the one instruction boundary where EFLAGS.RF reads 1: right
+   * after an IRET that loaded RF=1, or after a REP string instruction that
+   * yielded before its last iteration (SDM Vol. 3A 17.3.1.1). RF is cleared
+   * as the next instruction starts, so cr3 keeps this instead of the bit.
+   */
+  rfIcount = -1;
   /** STI / MOV SS / POP SS: interrupts are held off until after the next instruction. */
   interruptShadow = false;
   /** Set by the interrupt controller when an interrupt may be pending. */

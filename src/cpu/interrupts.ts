@@ -46,6 +46,22 @@ export function deliverInterrupt(cpu: Cpu, vector: number, errorCode: number, ki
   else deliverProtected(cpu, vector, errorCode, kind);
 }
 
+/**
+ * EFLAGS as the frame saves it, with RF as SDM Vol. 3A 17.3.1.1 gives it:
+ * 1 for a fault (every exception cr3 raises but the #DB single-step trap and
+ * the #DF abort; instruction breakpoints, whose #DB would push 0, are not
+ * modelled); 0 for INT n, INT3, INTO and INT1 (RF is cleared as they start);
+ * otherwise EFLAGS.RF at that boundary (Cpu.rfIcount): 1 for an interrupt
+ * between two iterations of a REP string instruction or right after an IRET
+ * that loaded RF=1.
+ */
+function savedFlags(cpu: Cpu, vector: number, kind: number): number {
+  const flags = cpu.getEflags() & ~RF;
+  if (kind === INT_SOFTWARE || kind === INT_ICEBP) return flags;
+  if (kind === INT_EXCEPTION && vector !== 1 && vector !== 8) return flags | RF;
+  return cpu.icount === cpu.rfIcount ? flags | RF : flags;
+}
+
 /** The error code of a fault about the gate or the selector it names (SDM 6.13). */
 function ext(kind: number): number {
   return kind === INT_SOFTWARE ? 0 : 1;
@@ -99,7 +115,7 @@ function deliverLong(cpu: Cpu, vector: number, errorCode: number, kind: number):
   let spLo = newSpLo & ~15;
   let spHi = newSpHi;
   if (((spHi >> cpu.canonicalShift) + 1) >>> 1 !== 0) cpu.raise(SS_VECTOR, 0);
-  const flags = cpu.getEflags();
+  const flags = savedFlags(cpu, vector, kind);
   // Stack writes are supervisor accesses when the handler runs at CPL < 3.
   const cls = newCpl === 3 ? 1 : 4;
   const mmu = cpu.mmu;
@@ -178,7 +194,7 @@ function deliverProtected(cpu: Cpu, vector: number, errorCode: number, kind: num
   const newCpl = conforming ? cpu.cpl : dpl;
   const oldCpl = cpu.cpl;
   const regs = cpu.regs;
-  const flags = cpu.getEflags();
+  const flags = savedFlags(cpu, vector, kind);
   const oldSs = cpu.segSelector[SS];
   const oldSp = regs[8];
   let ssSel = oldSs;

@@ -66,6 +66,8 @@ export function stringInstruction(cpu: Cpu, i: DecodedInstruction): void {
       // instruction budget are honoured (SDM Vol. 2 REP: interruptible).
       cpu.ripLo = cpu.startLo;
       cpu.ripHi = cpu.startHi;
+      // An interrupt taken here pushes RF=1 (SDM Vol. 3A 17.3.1.1).
+      cpu.rfIcount = cpu.icount + 1;
       return;
     }
     switch (op) {

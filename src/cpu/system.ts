@@ -842,6 +842,7 @@ export function interruptReturn(cpu: Cpu, size: number): void {
     cpu.ripLo = size === 2 ? ip & 0xffff : ip;
     cpu.ripHi = 0;
     cpu.writeEflags(fl, size === 2 ? 0xffff : 0x257fd5);
+    resumeFlag(cpu);
     return;
   }
   if ((cpu.eflags & NT) !== 0) cpu.raise(GP, 0); // task return: not modelled (and #GP in IA-32e mode)
@@ -881,8 +882,19 @@ export function interruptReturn(cpu: Cpu, size: number): void {
   commitFarTransfer(cpu, selector, rpl, ipLo, size, ipHi);
   if (popsStack) setStackPointer(cpu, size, spLo, spHi);
   cpu.writeEflags(newFlags | FIXED_1, changeable);
+  resumeFlag(cpu);
   if (rpl > oldCpl) nullInaccessibleSegments(cpu);
   cpu.updateMode();
+}
+
+/**
+ * RF loaded by IRET lasts until the next instruction starts (SDM Vol. 3A
+ * 17.3.1.1), so it is kept as that boundary's icount, not as the bit.
+ */
+function resumeFlag(cpu: Cpu): void {
+  if ((cpu.eflags & RF) === 0) return;
+  cpu.eflags &= ~RF;
+  cpu.rfIcount = cpu.icount + 1;
 }
 
 // --- SYSCALL / SYSRET ---------------------------------------------------------------------
