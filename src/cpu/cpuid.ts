@@ -15,6 +15,7 @@ export const FEATURE_NAMES = [
   "cx8",
   "cmov",
   "clflush",
+  "sep",
   "syscall",
   "nx",
   "lm",
@@ -129,7 +130,7 @@ export function cpuid(features: CpuFeatures, leaf: number, subleaf: number, cr4:
       out[1] = 0x00010800; // CLFLUSH line 8*8 = 64 bytes, 1 logical CPU
       out[2] = f("cx16", 13) | f("pcid", 17) | f("movbe", 22) | f("popcnt", 23);
       out[3] =
-        f("pse", 3) | f("tsc", 4) | f("msr", 5) | f("pae", 6) | f("cx8", 8) | f("apic", 9) | f("mtrr", 12) | f("pge", 13) | f("cmov", 15) | f("pat", 16) | f("pse36", 17) | f("clflush", 19);
+        f("pse", 3) | f("tsc", 4) | f("msr", 5) | f("pae", 6) | f("cx8", 8) | f("apic", 9) | f("sep", 11) | f("mtrr", 12) | f("pge", 13) | f("cmov", 15) | f("pat", 16) | f("pse36", 17) | f("clflush", 19);
       return;
     case 7:
       if (subleaf === 0) {

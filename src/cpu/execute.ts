@@ -44,6 +44,8 @@ import {
   rdmsr,
   rdtsc,
   syscall,
+  sysenter,
+  sysexit,
   sysret,
   wrmsr,
   clts,
@@ -940,6 +942,8 @@ function execute0F(cpu: Cpu, i: DecodedInstruction): void {
       else if (op === 0x31) rdtsc(cpu, false);
       else if (op === 0x32) rdmsr(cpu);
       else if (op === 0x33) cpu.raise(GP, 0); // RDPMC: no performance counters (CPUID leaf 0xA)
+      else if (op === 0x34) sysenter(cpu);
+      else if (op === 0x35) sysexit(cpu, i);
       else cpu.unimplemented();
       return;
     case 0x4: {

@@ -1,12 +1,14 @@
 // Model-specific registers that hold what software writes (SDM Vol. 4):
-// STAR/LSTAR/CSTAR/SFMASK, the FS/GS/KERNEL_GS bases' companions, PAT,
-// TSC_AUX, the APIC base and the MTRRs. EFER, TSC and the FS/GS bases have
-// side effects and are handled by the CPU (system.ts).
+// SYSENTER_CS/ESP/EIP, STAR/LSTAR/CSTAR/SFMASK, the FS/GS/KERNEL_GS bases'
+// companions, PAT, TSC_AUX, the APIC base and the MTRRs. EFER, TSC and the
+// FS/GS bases have side effects and are handled by the CPU (system.ts).
 
 export const MSR_TSC = 0x10;
 export const MSR_APIC_BASE = 0x1b;
 export const MSR_MTRRCAP = 0xfe;
 export const MSR_SYSENTER_CS = 0x174;
+export const MSR_SYSENTER_ESP = 0x175;
+export const MSR_SYSENTER_EIP = 0x176;
 export const MSR_PAT = 0x277;
 export const MSR_MTRR_DEF_TYPE = 0x2ff;
 export const MSR_EFER = 0xc0000080;
@@ -23,6 +25,9 @@ export const MSR_TSC_AUX = 0xc0000103;
 function isPlainMsr(index: number): boolean {
   return (
     index === MSR_APIC_BASE ||
+    index === MSR_SYSENTER_CS ||
+    index === MSR_SYSENTER_ESP ||
+    index === MSR_SYSENTER_EIP ||
     index === MSR_PAT ||
     index === MSR_MTRR_DEF_TYPE ||
     (index >= 0x200 && index <= 0x20f) || // variable-range MTRRs

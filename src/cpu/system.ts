@@ -1,12 +1,14 @@
 // System instructions: control and debug registers, MSRs, CPUID and the
 // TSC, descriptor tables (LGDT/LIDT/SGDT/SIDT/LLDT/LTR/SLDT/STR), LAR/LSL/
-// VERR/VERW, segment loads, far JMP/CALL/RET, IRET, SYSCALL/SYSRET, SWAPGS,
-// port I/O with the TSS permission bitmap, HLT and the cache/TLB controls.
+// VERR/VERW, segment loads, far JMP/CALL/RET, IRET, SYSCALL/SYSRET,
+// SYSENTER/SYSEXIT, SWAPGS, port I/O with the TSS permission bitmap, HLT and
+// the cache/TLB controls.
 // Each #GP/#UD condition is the one the SDM Vol. 2 page lists.
 
 import type { Cpu } from "./cpu.ts";
 import {
   ATTR_DB,
+  ATTR_G,
   ATTR_L,
   ATTR_UNUSABLE,
   CS,
@@ -23,7 +25,7 @@ import {
   UD,
 } from "./cpu.ts";
 import type { DecodedInstruction } from "./decoder.ts";
-import { AC, ARITH_FLAGS, DF, FIXED_1, ID, IF, IOPL, NT, RF, TF, ZF } from "./flags.ts";
+import { AC, ARITH_FLAGS, DF, FIXED_1, ID, IF, IOPL, NT, RF, TF, VM, ZF } from "./flags.ts";
 import { attrOf, baseOf, checkCodeDescriptor, desc, limitOf, loadCode, loadDataSegment, loadNull, markAccessed, markBusy, readDescriptor, stashDescriptor, unstashDescriptor } from "./segments.ts";
 import { cpuid } from "./cpuid.ts";
 import {
@@ -36,6 +38,9 @@ import {
   MSR_LSTAR,
   MSR_SFMASK,
   MSR_STAR,
+  MSR_SYSENTER_CS,
+  MSR_SYSENTER_EIP,
+  MSR_SYSENTER_ESP,
   MSR_TSC,
   MSR_TSC_AUX,
   MsrFile,
@@ -280,6 +285,8 @@ export function wrmsr(cpu: Cpu): void {
     case MSR_KERNEL_GS_BASE:
     case MSR_LSTAR:
     case MSR_CSTAR:
+    case MSR_SYSENTER_ESP:
+    case MSR_SYSENTER_EIP:
       if (!canonical(cpu, hi)) cpu.raise(GP, 0);
       if (index === MSR_FS_BASE || index === MSR_GS_BASE) {
         const seg = index === MSR_FS_BASE ? FS : GS;
@@ -943,6 +950,49 @@ export function sysret(cpu: Cpu, i: DecodedInstruction): void {
   cpu.setSegment(SS, ((base + 8) & 0xfffc) | 3, 0, 0, 0xffffffff, 0xf3 | ATTR_DB | 0x8000);
   cpu.cpl = 3;
   cpu.writeEflags((regs[22] & 0x3c7fd7) | FIXED_1, -1);
+  cpu.updateMode();
+}
+
+// --- SYSENTER / SYSEXIT -------------------------------------------------------------------
+
+/** SYSENTER (SDM Vol. 2 SYSENTER): to CPL 0 at IA32_SYSENTER_CS/EIP/ESP, 64-bit code in IA-32e mode. */
+export function sysenter(cpu: Cpu): void {
+  if (!cpu.features.has("sep")) cpu.raise(UD);
+  const msr = cpu.msr;
+  const csMsr = msr.readLo(MSR_SYSENTER_CS);
+  if ((cpu.mmu.cr0 & CR0_PE) === 0 || (csMsr & 0xfffc) === 0) cpu.raise(GP, 0);
+  const lma = (cpu.mmu.efer & EFER_LMA) !== 0;
+  const regs = cpu.regs;
+  cpu.eflags &= ~(IF | VM);
+  regs[8] = msr.readLo(MSR_SYSENTER_ESP);
+  regs[9] = lma ? msr.readHi(MSR_SYSENTER_ESP) : 0;
+  cpu.ripLo = msr.readLo(MSR_SYSENTER_EIP);
+  cpu.ripHi = lma ? msr.readHi(MSR_SYSENTER_EIP) : 0;
+  // The descriptor caches get fixed flat values, not the GDT's descriptors.
+  const cs = csMsr & 0xfffc;
+  cpu.setSegment(CS, cs, 0, 0, 0xffffffff, 0x9b | ATTR_G | (lma ? ATTR_L : ATTR_DB));
+  cpu.setSegment(SS, (cs + 8) & 0xffff, 0, 0, 0xffffffff, 0x93 | ATTR_DB | ATTR_G);
+  cpu.cpl = 0;
+  cpu.updateMode();
+}
+
+/** SYSEXIT (SDM Vol. 2 SYSEXIT): to CPL 3 at RDX/RCX; REX.W returns to 64-bit mode, else to 32-bit code. */
+export function sysexit(cpu: Cpu, i: DecodedInstruction): void {
+  if (!cpu.features.has("sep")) cpu.raise(UD);
+  const csMsr = cpu.msr.readLo(MSR_SYSENTER_CS);
+  if ((cpu.mmu.cr0 & CR0_PE) === 0 || (csMsr & 0xfffc) === 0) cpu.raise(GP, 0);
+  requireCpl0(cpu);
+  const regs = cpu.regs;
+  const to64 = i.operandSize === 8;
+  if (to64 && (!canonical(cpu, regs[3]) || !canonical(cpu, regs[5]))) cpu.raise(GP, 0); // RCX, RDX
+  const cs = ((csMsr + (to64 ? 32 : 16)) & 0xffff) | 3;
+  cpu.setSegment(CS, cs, 0, 0, 0xffffffff, 0xfb | ATTR_G | (to64 ? ATTR_L : ATTR_DB));
+  cpu.setSegment(SS, (cs + 8) & 0xffff, 0, 0, 0xffffffff, 0xf3 | ATTR_DB | ATTR_G);
+  cpu.ripLo = regs[4];
+  cpu.ripHi = to64 ? regs[5] : 0;
+  regs[8] = regs[2];
+  regs[9] = to64 ? regs[3] : 0;
+  cpu.cpl = 3;
   cpu.updateMode();
 }
 
