@@ -82,6 +82,10 @@ export interface ParsedArgs {
   readonly drives: readonly DriveSpec[];
   /** --stdin: what host keystrokes feed (COM1 by default with -serial stdio, else the PS/2 keyboard). */
   readonly stdinTarget: StdinTarget | undefined;
+  /** --jit on|off: compile hot code (tier 1) or interpret only. */
+  readonly jit: boolean;
+  /** --jit-threshold N: executions of an entry point before it is compiled (0: compile everything at once). */
+  readonly jitThreshold: number | undefined;
   /** One line each for QEMU flags accepted but ignored. */
   readonly warnings: readonly string[];
 }
@@ -174,6 +178,8 @@ const OPTIONS: Record<string, OptionSpec> = {
   "-screenshot": valued((s, v, f) => (v === "" ? `${f} needs a file name` : void (s.screenshot = v))),
   "-clock": valued((s, v, f) => parseClock(s, v, f)),
   "-stdin": valued((s, v, f) => parseStdin(s, v, f)),
+  "-jit": valued((s, v, f) => parseJit(s, v, f)),
+  "-jit-threshold": valued((s, v, f) => parseJitThreshold(s, v, f)),
 };
 // `--vga` is cr3's live text screen; `-vga std` is QEMU's card. QEMU also
 // spells its option `--vga std`, so `--vga` before a QEMU card type is QEMU's.
@@ -218,6 +224,8 @@ export function parseArgs(argv: readonly string[]): ParsedArgs | ArgsError {
     debugcon: { kind: "none" },
     drives: [],
     stdinTarget: undefined,
+    jit: true,
+    jitThreshold: undefined,
     warnings: [],
     serialCount: 0,
     driveList: new DriveList(),
@@ -489,6 +497,18 @@ function parseTimeout(s: State, value: string, f: string): string | undefined {
 function parseClock(s: State, value: string, f: string): string | undefined {
   if (value !== "virtual" && value !== "host") return `${f} ${value}: cr3 accepts ${f} virtual or ${f} host`;
   s.clock = value;
+  return undefined;
+}
+
+function parseJit(s: State, value: string, f: string): string | undefined {
+  if (value !== "on" && value !== "off") return `${f} ${value}: cr3 accepts ${f} on or ${f} off`;
+  s.jit = value === "on";
+  return undefined;
+}
+
+function parseJitThreshold(s: State, value: string, f: string): string | undefined {
+  if (!/^\d+$/.test(value) || Number(value) > 0x3fffffff) return `${f} ${value}: expected a whole number of executions (0 compiles everything at once)`;
+  s.jitThreshold = Number(value);
   return undefined;
 }
 

@@ -49,6 +49,8 @@ cr3's own options:
   --timeout SECONDS           stop after SECONDS of run time (exit status 124)
   --clock virtual|host        time from instructions (default; runs repeat) or host time
   --stdin serial|keyboard     stdin to COM1 (default with -serial stdio) or PS/2 keys
+  --jit on|off                compile hot guest code to JavaScript (default on) or only interpret
+  --jit-threshold N           executions before an entry point is compiled (default 100; 0: at once)
   --stats                     instructions, MIPS, TLB hits/misses, walks, page faults by cause
   --stats-json FILE           the same as one JSON object
   --vga                       show the VGA text screen live (on stderr)
@@ -71,13 +73,27 @@ function tourImage(): string | null {
 /** The flags the tour runs with: QEMU's, as its test runs it, and the figures at the end. */
 const TOUR_FLAGS = ["-m", "256", "-serial", "stdio", "-display", "none", "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "--stats"];
 
+/** cr3's own options the tour takes too (`npm start -- --jit off`): each with its value. */
+const TOUR_OPTIONS = ["--jit", "--jit-threshold", "--stats-json", "--clock"];
+
+/** argv when it holds only tour options with their values, else null. */
+function tourOptions(argv: readonly string[]): readonly string[] | null {
+  for (let k = 0; k < argv.length; k += 2) {
+    const name = argv[k].split("=")[0];
+    if (!TOUR_OPTIONS.includes(name)) return null;
+    if (argv[k].includes("=")) k--;
+  }
+  return argv;
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   if (argv.length === 1 && (argv[0] === "--demo" || argv[0] === "-demo")) {
     process.stdout.write(HELP.split("\n\n")[0] + "\n\n");
     runDemo((line) => process.stdout.write(line + "\n"));
     return 0;
   }
-  if (argv.length === 0) {
+  const tourExtra = tourOptions(argv);
+  if (tourExtra !== null) {
     const image = tourImage();
     if (image === null) return fail("the bundled kernel firmware/cr3-tour.elf is missing (npm run firmware rebuilds it)");
     process.stdout.write(`cr3 ${VERSION}: booting the bundled teaching kernel (firmware/cr3-tour.elf); cr3 --help shows how to boot yours\n\n`);
@@ -88,7 +104,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       const fd = openSync(disk, "w");
       ftruncateSync(fd, 4 << 20);
       closeSync(fd);
-      const args = parseArgs([image, ...TOUR_FLAGS, "-drive", `file=${disk},format=raw,index=0,snapshot=on`]);
+      const args = parseArgs([image, ...TOUR_FLAGS, "-drive", `file=${disk},format=raw,index=0,snapshot=on`, ...tourExtra]);
       if (!args.ok) return fail(args.message);
       // The tour exits through isa-debug-exit with 0 when every demonstration passed: status (0 << 1) | 1.
       const status = await runKernel(args, fail);

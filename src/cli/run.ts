@@ -60,6 +60,7 @@ export async function runKernel(args: ParsedArgs, fail: (message: string) => num
       rtcBase: args.rtcBase,
       drives,
       pciVga: args.vgaCard === "std" || (args.vgaCard === undefined && !args.nodefaults),
+      jit: args.jit ? { threshold: args.jitThreshold } : null,
     });
   } catch (error) {
     closeImages(images, fail);

@@ -93,6 +93,16 @@ export interface FaultRecord {
   explanation: string;
 }
 
+/** Tier 1 (src/jit/): runs compiled code from the current RIP when it has some. */
+export interface CompiledCode {
+  /**
+   * Runs compiled code at RIP, if any, for at most `cpu.remaining`
+   * instructions, keeping icount, remaining and RIP exact. Returns false when
+   * it ran nothing (the interpreter then steps one instruction).
+   */
+  enter(cpu: Cpu): boolean;
+}
+
 /** A device (or interrupt controller) that can interrupt the CPU. */
 export interface InterruptController {
   /** Returns the vector of the highest-priority pending interrupt and marks it in service, or -1. */
@@ -231,6 +241,8 @@ export class Cpu {
   /** An NMI handler runs: further NMIs wait for the next IRET. */
   nmiBlocked = false;
   tscOffset = 0;
+  /** The compiler's tier, or null: the interpreter alone (--jit off). */
+  jit: CompiledCode | null = null;
   /** The TSC's time base; the PC machine points it at its clock (1 tick = 1 ns). */
   tscNow: () => number = () => this.icount;
   /** The local APIC, when the machine has one. */
@@ -1018,6 +1030,24 @@ export class Cpu {
   }
 
   /**
+   * The RAM offset of the code page holding linear hi:lo if the fetch path
+   * already holds its translation (valid for this MMU generation and fetch
+   * class), else -1. No side effects: no ITLB lookup, no fault.
+   */
+  cachedCodePage(lo: number, hi: number): number {
+    const page = (lo >>> 12) & CODE_PAGES_MASK;
+    if (
+      this.codePageLo[page] === (lo & ~0xfff) &&
+      this.codePageHi[page] === hi &&
+      this.codePageGeneration[page] === this.mmu.generation &&
+      this.codePageClass[page] === this.fetchClass
+    ) {
+      return this.codePageRam[page];
+    }
+    return -1;
+  }
+
+  /**
    * Decodes an instruction that crosses into the next page, or lies in MMIO:
    * bytes are gathered into a buffer, the next page translated only if the
    * instruction really extends into it (so its #PF has that page's address).
@@ -1083,8 +1113,12 @@ export class Cpu {
             this.takeInterrupt();
             if (this.halted) break;
           }
+          const shadow = this.interruptShadow;
           this.interruptShadow = false;
           const singleStep = this.eflags & TF;
+          // Compiled code runs only where nothing can interrupt it between
+          // instructions: no single-step trap, no interrupt shadow to honour.
+          if (this.jit !== null && singleStep === 0 && !shadow && this.jit.enter(this)) continue;
           this.step();
           this.icount++;
           this.remaining--;

@@ -9,6 +9,7 @@
 // Time: a MachineClock (virtual by default). run() executes the CPU in chunks
 // that end at the next timer deadline and fires due events between chunks.
 
+import { DEFAULT_THRESHOLD, JitEngine } from "../jit/engine.ts";
 import { Cpu, STOP_BUDGET, STOP_HALTED, STOP_REQUESTED, STOP_TRIPLE_FAULT } from "../cpu/cpu.ts";
 import type { CpuFeatures } from "../cpu/cpuid.ts";
 import { parseCpuModel } from "../cpu/cpuid.ts";
@@ -82,6 +83,8 @@ export interface PcOptions {
   readonly pciVga?: boolean;
   /** IDE drives by index: 0 primary master, 1 primary slave, 2 secondary master, 3 secondary slave. */
   readonly drives?: readonly (AtaDisk | null)[];
+  /** Tier 1, compiling hot code (src/jit/): null for the interpreter alone. Default: on, at the default threshold. */
+  readonly jit?: { readonly threshold?: number } | null;
 }
 
 /** Why a run ended. */
@@ -100,6 +103,8 @@ export class PcMachine {
   readonly memory: MachineMemory;
   readonly ports: PortBus;
   readonly cpu: Cpu;
+  /** The compiler's tier, or null (--jit off). */
+  readonly jit: JitEngine | null;
   readonly clock: MachineClock;
   readonly router: InterruptRouter;
   readonly uart: Uart16550;
@@ -133,6 +138,9 @@ export class PcMachine {
     this.features = parseCpuModel(options.cpu, config.maxPhysAddrBits, config.gigabytePages);
     const ports = (this.ports = new PortBus());
     const cpu = (this.cpu = new Cpu(this.memory.mmu, ports, this.features));
+    const jitOptions = options.jit === undefined ? {} : options.jit;
+    this.jit = jitOptions === null ? null : new JitEngine(this.memory.mmu, jitOptions.threshold ?? DEFAULT_THRESHOLD);
+    cpu.jit = this.jit;
     const clock = (this.clock = new MachineClock(options.clock ?? "virtual", options.icountShift ?? DEFAULT_ICOUNT_SHIFT));
     clock.attach(cpu);
     cpu.tscNow = () => clock.now();

@@ -100,17 +100,34 @@ export class Mmu {
   /** Page faults by walker denial reason (rights.ts DENY_*). */
   readonly faultsByReason = new Float64Array(10);
 
-  // The TLBs' record arrays, held directly so a hit is a few loads.
-  private readonly dWords: Int32Array;
-  private readonly dHits: Float64Array;
-  private readonly dSetMask: number;
-  private readonly dSetShift: number;
+  // The TLBs' record arrays, held directly so a hit is a few loads. The
+  // compiler (src/jit/) inlines the same data-TLB hit path over them.
+  readonly dWords: Int32Array;
+  readonly dHits: Float64Array;
+  readonly dSetMask: number;
+  readonly dSetShift: number;
   private readonly iWords: Int32Array;
   private readonly iHits: Float64Array;
   private readonly iSetMask: number;
   private readonly iSetShift: number;
   private readonly ramU8: Uint8Array;
-  private readonly ramView: DataView;
+  readonly ramView: DataView;
+
+  /**
+   * One byte per 4 KiB page of RAM (by RAM offset >>> 12): nonzero when
+   * compiled code was made from it. TLB entries for such a page never serve
+   * writes on the hit path, so every write to it reaches writeSlow, which
+   * reports it (onCodeWrite) before the write lands.
+   */
+  readonly codePages: Uint8Array;
+  /** Called with the RAM page number when a write reaches a code page. */
+  onCodeWrite: ((ramPage: number) => void) | null = null;
+  /**
+   * Set by the slow path when an access reached a device (MMIO) or a code
+   * page: compiled code ends its region after the instruction, as the
+   * interpreter would then look at interrupts and invalidated code.
+   */
+  sideEffect = false;
 
   // Contexts: a context number names one (PCID, flush generation); see tlb.ts.
   private readonly contextOf = new Int32Array(PCID_COUNT);
@@ -120,8 +137,8 @@ export class Mmu {
   private globalContext = 0;
   private currentContext = 0;
   /** currentContext << CONTEXT_SHIFT and globalContext << CONTEXT_SHIFT. */
-  private currentKey = 0;
-  private globalKey = 0;
+  currentKey = 0;
+  globalKey = 0;
   /** Linear addresses wrap at 4 GiB outside IA-32e paging. */
   private wrap32 = true;
 
@@ -142,6 +159,7 @@ export class Mmu {
     this.iSetShift = i.setShift;
     this.ramU8 = bus.ram.u8;
     this.ramView = bus.ram.view;
+    this.codePages = new Uint8Array(Math.ceil(bus.ram.size / 4096));
     this.globalContext = this.allocateContext();
     this.refreshKeys();
   }
@@ -300,6 +318,7 @@ export class Mmu {
     if (entry < 0) return 0;
     if ((tlb.perm(entry) & PERM_NOT_RAM) !== 0) {
       const pa = tlb.frame(entry) + offset;
+      this.sideEffect = true;
       switch (size) {
         case 1:
           return this.bus.read8(pa);
@@ -339,6 +358,7 @@ export class Mmu {
     if (entry < 0) return;
     if ((tlb.perm(entry) & PERM_NOT_RAM) !== 0) {
       const pa = tlb.frame(entry) + offset;
+      this.sideEffect = true;
       if (size === 1) this.bus.write8(pa, value);
       else if (size === 2) this.bus.write16(pa, value);
       else if (size === 4) this.bus.write32(pa, value);
@@ -346,6 +366,7 @@ export class Mmu {
       return;
     }
     const ramOffset = (tlb.ramOffset(entry) | offset) >>> 0;
+    if (this.codePages[ramOffset >>> 12] !== 0) this.codeWritten(ramOffset >>> 12);
     if (size === 1) this.ramU8[ramOffset] = value;
     else if (size === 2) this.ramView.setUint16(ramOffset, value & 0xffff, true);
     else {
@@ -410,12 +431,46 @@ export class Mmu {
   }
 
   private physicalByte(frame: number, ramOffset: number, notRam: boolean, offset: number): number {
-    return notRam ? this.bus.read8(frame + offset) : this.ramU8[(ramOffset | offset) >>> 0];
+    if (notRam) {
+      this.sideEffect = true;
+      return this.bus.read8(frame + offset);
+    }
+    return this.ramU8[(ramOffset | offset) >>> 0];
   }
 
   private storePhysicalByte(frame: number, ramOffset: number, notRam: boolean, offset: number, byte: number): void {
-    if (notRam) this.bus.write8(frame + offset, byte);
-    else this.ramU8[(ramOffset | offset) >>> 0] = byte;
+    if (notRam) {
+      this.sideEffect = true;
+      this.bus.write8(frame + offset, byte);
+      return;
+    }
+    const at = (ramOffset | offset) >>> 0;
+    if (this.codePages[at >>> 12] !== 0) this.codeWritten(at >>> 12);
+    this.ramU8[at] = byte;
+  }
+
+  // --- Pages holding compiled code ----------------------------------------
+
+  /**
+   * Marks a RAM page as holding compiled code: from now on every write to
+   * it takes the slow path. Entries already cached for it lose their
+   * hit-path write rights (their hits are still counted the same, by
+   * lookup, so the TLB figures do not change).
+   */
+  markCodePage(ramPage: number): void {
+    if (this.codePages[ramPage] !== 0) return;
+    this.codePages[ramPage] = 1;
+    const w = this.dWords;
+    for (let e = 0; e < w.length; e += ENTRY_WORDS) {
+      if (w[e + 1] !== EMPTY_KEY && (w[e + 2] & PERM_NOT_RAM) === 0 && w[e + 3] >>> 12 === ramPage) w[e + 2] &= ~WRITE_CLASSES;
+    }
+  }
+
+  /** A write reached a code page: the page stops being one, and whoever compiled it hears of it first. */
+  private codeWritten(ramPage: number): void {
+    this.codePages[ramPage] = 0;
+    this.sideEffect = true;
+    if (this.onCodeWrite !== null) this.onCodeWrite(ramPage);
   }
 
   /**
@@ -451,7 +506,7 @@ export class Mmu {
     const ramOffset =
       w.frameHi === 0 && (w.frameLo - bus.identityBase) >>> 0 < bus.identitySpan ? w.frameLo : bus.frameRamOffset(w.frame);
     let fast = ramOffset < 0 ? 0 : w.allowed;
-    if (!w.dirty) fast &= ~WRITE_CLASSES;
+    if (!w.dirty || (ramOffset >= 0 && this.codePages[ramOffset >>> 12] !== 0)) fast &= ~WRITE_CLASSES;
     const perm = fast | (w.allowed << PERM_ALLOWED_SHIFT) | (w.dirty ? PERM_DIRTY : 0) | (ramOffset < 0 ? PERM_NOT_RAM : 0);
     const key = vaHigh | ((w.global ? this.globalContext : this.currentContext) << CONTEXT_SHIFT);
     const victim = entry >= 0 ? entry : this.victimSlot(tlb, tag);

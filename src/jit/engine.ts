@@ -1,0 +1,157 @@
+// Tier 1: the dispatcher between the interpreter and compiled regions.
+// Before each interpreted instruction the CPU's run loop asks enter(): the
+// RIP's code page must already be translated by the fetch path (the same
+// check fetch makes: MMU generation and fetch class), and the entry point,
+// keyed by RAM offset plus the mode bits compiled code depends on, is looked
+// up. A miss counts; at `threshold` executions the region around it is
+// compiled. A hit runs the region, then the next one, while nothing needs
+// the run loop (interrupts, a halt, a shadow, the budget).
+
+import { CS, type CompiledCode, type Cpu, GUEST_EXCEPTION } from "../cpu/cpu.ts";
+import { TF } from "../cpu/flags.ts";
+import { execute } from "../cpu/execute.ts";
+import { alu, imulTruncating, incDec, shift } from "../cpu/alu.ts";
+import type { Mmu } from "../mmu/mmu.ts";
+import { CodeCache, type CompiledRegion } from "./code-cache.ts";
+import { emitRegion } from "./emit.ts";
+import { buildRegion } from "./region.ts";
+
+/** Executions of an entry point before its region is compiled. */
+export const DEFAULT_THRESHOLD = 100;
+
+const HELPERS = { alu, incDec, shift, imulTruncating, execute, GUEST_EXCEPTION };
+
+/** Figures for --stats. */
+export interface JitStats {
+  regionsCompiled: number;
+  /** Guest instructions retired inside compiled regions. */
+  compiledInstructions: number;
+  /** Time spent building and compiling regions (ms; V8's own optimisation later is not included). */
+  compileMs: number;
+  /** Regions dropped because their code page was written. */
+  invalidations: number;
+}
+
+type RegionFactory = (
+  cpu: Cpu,
+  mmu: Mmu,
+  insns: unknown[],
+  ripLo: Int32Array,
+  ripHi: Int32Array,
+  position: Int32Array,
+  labels: Int16Array,
+  helpers: typeof HELPERS,
+) => (label: number) => number;
+
+export class JitEngine implements CompiledCode {
+  readonly cache = new CodeCache();
+  threshold: number;
+  regionsCompiled = 0;
+  compiledInstructions = 0;
+  compileMs = 0;
+  private readonly mmu: Mmu;
+
+  constructor(mmu: Mmu, threshold = DEFAULT_THRESHOLD) {
+    this.mmu = mmu;
+    this.threshold = threshold;
+    mmu.onCodeWrite = (ramPage) => this.cache.invalidatePage(ramPage);
+  }
+
+  /** The mode bits compiled code depends on (besides its RIP's page): 64-bit mode, access classes, stack width, LA57, flat segments. */
+  static modeKey(cpu: Cpu): number {
+    const f = cpu.segFlat;
+    let key = (cpu.readClass << 1) | (cpu.stackSize << 5) | (cpu.canonicalShift === 24 ? 1 << 9 : 0);
+    if (cpu.long64) key |= 1;
+    else key |= (f[0] | (f[2] << 1) | (f[3] << 2) | (f[4] << 3) | (f[5] << 4)) << 10;
+    return key;
+  }
+
+  enter(cpu: Cpu): boolean {
+    const cache = this.cache;
+    let ran = false;
+    const before = cpu.icount;
+    try {
+      for (;;) {
+        let lo = cpu.ripLo;
+        let hi = cpu.ripHi;
+        if (!cpu.long64) {
+          if (cpu.codeSize !== 32 || cpu.segFlat[CS] === 0) return ran;
+          hi = 0;
+        }
+        const pageRam = cpu.cachedCodePage(lo, hi);
+        if (pageRam < 0) return ran;
+        const address = pageRam + (lo & 0xfff);
+        const key = JitEngine.modeKey(cpu);
+        const slot = cache.slotOf(address, key);
+        if (cache.address[slot] !== address + 1 || cache.modeKey[slot] !== key) {
+          cache.address[slot] = address + 1;
+          cache.modeKey[slot] = key;
+          cache.region[slot] = null;
+          cache.count[slot] = 0;
+        }
+        let region = cache.region[slot];
+        if (region === null || !region.valid || region.pageLo !== (lo & ~0xfff) || region.pageHi !== hi) {
+          if (region !== null) {
+            cache.region[slot] = null;
+            cache.count[slot] = 0;
+          }
+          if (++cache.count[slot] <= this.threshold) return ran;
+          region = this.compile(cpu, pageRam, lo & ~0xfff, hi, lo & 0xfff, key);
+          if (region === null) {
+            cache.count[slot] = -0x40000000; // not compilable here: stop asking for a long while
+            return ran;
+          }
+        }
+        this.mmu.sideEffect = false;
+        const n = region.run(cache.label[slot]);
+        if (n === 0) return ran;
+        ran = true;
+        if (cpu.remaining <= 0 || cpu.interruptRequested || cpu.interruptShadow || cpu.halted || (cpu.eflags & TF) !== 0) return true;
+      }
+    } finally {
+      this.compiledInstructions += cpu.icount - before;
+    }
+  }
+
+  /** Builds and compiles the region entered at page offset `entry`; registers each of its blocks as an entry point. */
+  private compile(cpu: Cpu, pageRam: number, pageLo: number, pageHi: number, entry: number, key: number): CompiledRegion | null {
+    const start = performance.now();
+    try {
+      const built = buildRegion(cpu.ram, pageRam, pageLo, pageHi, entry, cpu.codeSize, cpu.long64, cpu.stackSize);
+      if (built === null) return null;
+      const mmu = this.mmu;
+      const emitted = emitRegion(built, {
+        long64: cpu.long64,
+        stackSize: cpu.stackSize,
+        canonicalShift: cpu.canonicalShift,
+        readClass: cpu.readClass,
+        writeClass: cpu.writeClass,
+        flatSegments: cpu.long64 ? 0 : cpu.segFlat[0] | (cpu.segFlat[1] << 1) | (cpu.segFlat[2] << 2) | (cpu.segFlat[3] << 3) | (cpu.segFlat[4] << 4) | (cpu.segFlat[5] << 5),
+        dSetMask: mmu.dSetMask,
+        dSetShift: mmu.dSetShift,
+      });
+      const factory = new Function("cpu", "M", "I", "RL", "RH", "POS", "LBL", "h", emitted.body) as RegionFactory;
+      const run = factory(cpu, mmu, built.instructions.map((x) => x.insn), emitted.ripLo, emitted.ripHi, emitted.position, emitted.labels, HELPERS);
+      const ramPage = pageRam >>> 12;
+      const region: CompiledRegion = { run, pageLo, pageHi, ramPage, valid: true, instructions: built.instructions.length };
+      built.blocks.forEach((b, label) => this.cache.enter(pageRam + b.offset, key, region, label));
+      // The entry's own slot last, so a colliding block cannot take it.
+      this.cache.enter(pageRam + entry, key, region, built.blockAt.get(entry) as number);
+      this.cache.add(region);
+      mmu.markCodePage(ramPage);
+      this.regionsCompiled++;
+      return region;
+    } finally {
+      this.compileMs += performance.now() - start;
+    }
+  }
+
+  stats(): JitStats {
+    return {
+      regionsCompiled: this.regionsCompiled,
+      compiledInstructions: this.compiledInstructions,
+      compileMs: this.compileMs,
+      invalidations: this.cache.invalidations,
+    };
+  }
+}
