@@ -85,7 +85,7 @@ describe("SYSENTER and SYSEXIT", () => {
     const dir = mkdtempSync(join(tmpdir(), "cr3-guest-"));
     try {
       const out = join(dir, "sysenter.bin");
-      const r = spawnSync("nasm", ["-f", "bin", "test/guest/sysenter.asm", "-o", out], { encoding: "utf8" });
+      const r = spawnSync("nasm", ["-f", "bin", "-i", "test/guest/", "test/guest/sysenter.asm", "-o", out], { encoding: "utf8" });
       expect(r.status, r.stderr).toBe(0);
       expect(readFileSync(out).equals(IMAGE)).toBe(true);
     } finally {

@@ -1,48 +1,19 @@
 ; SYSENTER/SYSEXIT and their MSRs (SDM Vol. 2 SYSENTER, SYSEXIT, WRMSR),
 ; for test/sysenter.test.ts. A multiboot1 a.out-kludge image at 0x100000:
-; nasm -f bin test/guest/sysenter.asm -o test/guest/sysenter.bin
+; nasm -f bin -i test/guest/ test/guest/sysenter.asm -o test/guest/sysenter.bin
 ;
 ; In legacy protected mode it goes to CPL3 by SYSEXIT and back by SYSENTER;
 ; then in 64-bit mode (first 2 MiB identity-mapped, user-accessible) it reads
 ; CPUID.1:EDX.SEP and the MSRs, goes to 64-bit CPL3 code by SYSEXIT with
 ; REX.W and to compatibility-mode code without, each returning by SYSENTER,
 ; and tries each #GP(0) condition. COM1 gets a line per case; the run ends
-; with isa-debug-exit status 1. IA32_SYSENTER_CS is 0x08: 64-bit kernel code
-; 0x08, data 0x10, user 32-bit code 0x18, data 0x20, user 64-bit code 0x28,
-; data 0x30, the TSS at 0x40 (RSP0, for the fault at CPL3).
+; with isa-debug-exit status 1. IA32_SYSENTER_CS is 0x08, so lib64.inc's GDT
+; has SYSENTER's CS and SS at 0x08/0x10, SYSEXIT's at 0x18/0x20 (0x28/0x30
+; with REX.W).
 
-bits 32
-org 0x100000
-BASE equ 0x100000
-%define A(x) (x - $$ + BASE)
-hdr:    dd 0x1BADB002, 0x00010000, -(0x1BADB002 + 0x00010000)
-        dd hdr, hdr, end, end, start
-PML4 equ 0x20000
-KSTACK equ 0x90000                      ; the kernel's own stack
+%include "lib64.inc"
 SYSENTER_STACK equ 0x80000              ; IA32_SYSENTER_ESP
-RSP0 equ 0x88000                        ; TSS.RSP0, for faults at CPL3
-USTACK equ 0x70000
-start:  mov esp, KSTACK
-        mov al, 0xff                    ; mask the 8259s
-        out 0x21, al
-        out 0xa1, al
-        mov edi, PML4                   ; PML4, PDPT, PD: the first 2 MiB identity-mapped, user RW
-        mov ecx, 3 * 1024
-        xor eax, eax
-        rep stosd
-        mov dword [PML4], PML4 + 0x1007
-        mov dword [PML4 + 0x1000], PML4 + 0x2007
-        mov dword [PML4 + 0x2000], 0x87
-        mov eax, cr4
-        or eax, 0x20                    ; PAE
-        mov cr4, eax
-        mov eax, PML4
-        mov cr3, eax
-        mov ecx, 0xc0000080
-        rdmsr
-        or eax, 0x100                   ; LME
-        wrmsr
-        lgdt [gdtr]
+start:  PREPARE_LONG_MODE
         ; legacy protected mode first: SYSEXIT to CPL3 and SYSENTER back (the
         ; descriptor caches get fixed values, so GDT entry 0x08 being 64-bit code does not matter)
         mov ecx, 0x174
@@ -69,21 +40,7 @@ kentry_legacy:
         mov [l_kcs], cs
         mov [l_kss], ss
         mov [l_kesp], esp
-        mov esp, KSTACK
-        mov eax, cr0
-        or eax, 0x80000000
-        mov cr0, eax
-        jmp 0x08:long_entry
-bits 64
-long_entry:
-        mov ax, 0x10
-        mov ds, ax
-        mov es, ax
-        mov ss, ax
-        mov rsp, KSTACK
-        lidt [idtr]
-        mov ax, 0x40
-        ltr ax
+        ENTER_LONG_MODE
         mov rsi, s_legacy_exit
         call puts
         movzx eax, word [l_ucs]
@@ -242,45 +199,7 @@ long_entry:
         mov edx, 0x00008000
         wrmsr
 .gp8:   call end_case
-        mov rsi, s_done
-        call puts
-        mov al, 0
-        out 0xf4, al
-        hlt
-
-; rax = MSR ecx
-rdmsr64: rdmsr
-        shl rdx, 32
-        or rax, rdx
-        ret
-
-; rsi: the case's name; rbx: where the case resumes, after a fault or after SYSENTER
-begin_case:
-        call puts
-        mov byte [fault_vec], 0xff
-        mov [recover], rbx
-        mov [kcontinue], rbx
-        ret
-end_case:
-        cmp byte [fault_vec], 0xff
-        jne .fault
-        mov rsi, s_nofault
-        call puts
-        ret
-.fault: mov rsi, s_vec
-        call puts
-        movzx eax, byte [fault_vec]
-        call puthex
-        mov rsi, s_err
-        call puts
-        mov rax, [fault_err]
-        call puthex
-        mov rsi, s_cs
-        call puts
-        mov rax, [fault_cs]
-        call puthex
-        call newline
-        ret
+        FINISH
 
 ; what the user code saw: "<rsi>cs=.. ss=.. rsp=.. mode=.."
 print_user:
@@ -330,76 +249,6 @@ print_kernel:
         call newline
         ret
 
-puts:   push rax
-        push rdx
-        mov dx, 0x3f8
-.l:     lodsb
-        test al, al
-        jz .d
-        out dx, al
-        jmp .l
-.d:     pop rdx
-        pop rax
-        ret
-putc:   push rdx
-        mov dx, 0x3f8
-        out dx, al
-        pop rdx
-        ret
-newline: push rax
-        mov al, 10
-        call putc
-        pop rax
-        ret
-; rax in hex, "0x" and no leading zeros
-puthex: push rax
-        push rbx
-        push rcx
-        mov rbx, rax
-        mov al, '0'
-        call putc
-        mov al, 'x'
-        call putc
-        mov ecx, 60
-.skip:  test ecx, ecx
-        jz .dig
-        mov rax, rbx
-        shr rax, cl
-        test al, 0xf
-        jnz .dig
-        sub ecx, 4
-        jmp .skip
-.dig:   mov rax, rbx
-        shr rax, cl
-        and eax, 0xf
-        cmp al, 10
-        jb .num
-        add al, 'a' - 10 - '0'
-.num:   add al, '0'
-        call putc
-        sub ecx, 4
-        jns .dig
-        pop rcx
-        pop rbx
-        pop rax
-        ret
-; eax (< 100) in decimal
-putdec2: push rax
-        push rdx
-        push rbx
-        xor edx, edx
-        mov ebx, 10
-        div ebx
-        add al, '0'
-        call putc
-        mov al, dl
-        add al, '0'
-        call putc
-        pop rbx
-        pop rdx
-        pop rax
-        ret
-
 ; SYSENTER's target: record what it gave, go on where the kernel asked
 kentry: mov [k_cs], cs
         mov [k_ss], ss
@@ -411,22 +260,6 @@ kentry: mov [k_cs], cs
         mov ds, ax
         mov es, ax
         jmp [kcontinue]
-
-; #GP / #UD: record, then resume on the kernel stack where the case said
-fault13: pop qword [fault_err]
-        mov byte [fault_vec], 13
-        jmp fault_common
-fault6: mov qword [fault_err], 0
-        mov byte [fault_vec], 6
-fault_common:
-        mov rax, [rsp + 8]
-        mov [fault_cs], rax
-        mov ax, 0x10
-        mov ss, ax
-        mov ds, ax
-        mov es, ax
-        mov rsp, KSTACK                 ; as the case had it
-        jmp [recover]
 
 user64: mov [u_cs], cs
         mov [u_ss], ss
@@ -449,12 +282,6 @@ user32: mov [u_cs], cs
         sysenter
 bits 64
 
-align 8
-kcontinue: dq 0
-recover: dq 0
-fault_err: dq 0
-fault_cs: dq 0
-fault_vec: db 0
 align 8
 u_rsp:  dq 0
 u_cs:   dw 0
@@ -490,42 +317,10 @@ s_gp_exit0: db "sysexit with sysenter_cs=0: ", 0
 s_gp_enter3: db "sysenter with sysenter_cs=3: ", 0
 s_gp_wreip: db "wrmsr sysenter_eip=0x0000800000000000: ", 0
 s_gp_wresp: db "wrmsr sysenter_esp=0x0000800000000000: ", 0
-s_nofault: db "no fault", 10, 0
-s_vec:  db "vector=", 0
-s_err:  db " err=", 0
-s_cs:   db " in cs=", 0
 s_cs_:  db "cs=", 0
 s_ss:   db " ss=", 0
 s_rsp:  db " rsp=", 0
 s_mode: db " mode=", 0
 s_if:   db " if=", 0
-s_done: db "done", 10, 0
 
-align 8
-gdt:    dq 0
-        dq 0x00af9a000000ffff           ; 0x08 kernel code, 64-bit (IA32_SYSENTER_CS)
-        dq 0x00cf92000000ffff           ; 0x10 kernel data (+8)
-        dq 0x00cffa000000ffff           ; 0x18 user code, 32-bit (+16)
-        dq 0x00cff2000000ffff           ; 0x20 user data (+24)
-        dq 0x00affa000000ffff           ; 0x28 user code, 64-bit (+32)
-        dq 0x00cff2000000ffff           ; 0x30 user data (+40)
-        dq 0
-        dw 103, (A(tss) & 0xffff)       ; 0x40 64-bit TSS
-        db (A(tss) >> 16) & 0xff, 0x89, 0, (A(tss) >> 24) & 0xff
-        dq 0
-gdt_end:
-gdtr:   dw gdt_end - gdt - 1
-        dq gdt
-align 8
-idt:    times 6 dq 0, 0
-        dw (A(fault6) & 0xffff), 0x08, 0x8e00, (A(fault6) >> 16), 0, 0, 0, 0
-        times 6 dq 0, 0
-        dw (A(fault13) & 0xffff), 0x08, 0x8e00, (A(fault13) >> 16), 0, 0, 0, 0
-idt_end:
-idtr:   dw idt_end - idt - 1
-        dq idt
-align 8
-tss:    dd 0
-        dq RSP0
-        times 104 - 12 db 0
-end:
+LIB64
