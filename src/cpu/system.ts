@@ -76,6 +76,19 @@ function canonical(cpu: Cpu, hi: number): boolean {
   return top === 0 || top === -1;
 }
 
+/**
+ * Canonical for the widest linear address the CPU supports: 57 bits with
+ * 5-level paging even while CR4.LA57 = 0. Loads of a register that holds a
+ * linear address for later (GDTR, IDTR, LDTR, TR, the FS/GS bases and the
+ * address MSRs) are checked this way (Intel's 5-level paging white paper,
+ * "Canonicality Checking on Other Loads"); RIP loads and accesses use the
+ * current width.
+ */
+function canonicalBase(cpu: Cpu, hi: number): boolean {
+  const top = hi >> (cpu.features.has("la57") ? 24 : 15);
+  return top === 0 || top === -1;
+}
+
 // --- Control registers ----------------------------------------------------------
 
 /** CR4 bits cr3 lets software set, given its features. */
@@ -287,7 +300,7 @@ export function wrmsr(cpu: Cpu): void {
     case MSR_CSTAR:
     case MSR_SYSENTER_ESP:
     case MSR_SYSENTER_EIP:
-      if (!canonical(cpu, hi)) cpu.raise(GP, 0);
+      if (!canonicalBase(cpu, hi)) cpu.raise(GP, 0);
       if (index === MSR_FS_BASE || index === MSR_GS_BASE) {
         const seg = index === MSR_FS_BASE ? FS : GS;
         cpu.segBaseLo[seg] = lo;
@@ -407,7 +420,7 @@ function lldt(cpu: Cpu, sel: number): void {
   if ((attr & 0x1f) !== 0x02) cpu.raise(GP, sel & 0xfffc);
   if ((attr & 0x80) === 0) cpu.raise(NP, sel & 0xfffc);
   const baseHi = lma ? desc[2] : 0;
-  if (lma && !canonical(cpu, baseHi)) cpu.raise(GP, sel & 0xfffc);
+  if (lma && !canonicalBase(cpu, baseHi)) cpu.raise(GP, sel & 0xfffc);
   cpu.setSegment(LDTR, sel, baseOf(desc[0], desc[1]), baseHi, limitOf(desc[0], desc[1]), attr);
 }
 
@@ -422,7 +435,7 @@ function ltr(cpu: Cpu, sel: number): void {
   if (type !== 0x09 && (lma || type !== 0x01)) cpu.raise(GP, sel & 0xfffc);
   if ((attr & 0x80) === 0) cpu.raise(NP, sel & 0xfffc);
   const baseHi = lma ? desc[2] : 0;
-  if (lma && !canonical(cpu, baseHi)) cpu.raise(GP, sel & 0xfffc);
+  if (lma && !canonicalBase(cpu, baseHi)) cpu.raise(GP, sel & 0xfffc);
   markBusy(cpu);
   cpu.setSegment(TR, sel, baseOf(desc[0], desc[1]), baseHi, limitOf(desc[0], desc[1]), attrOf(desc[1]));
 }
@@ -520,7 +533,7 @@ export function group7(cpu: Cpu, i: DecodedInstruction): void {
       if (cpu.long64) {
         baseLo = cpu.readMem(seg, t | 0, hi, 8);
         baseHi = cpu.hi;
-        if (!canonical(cpu, baseHi)) cpu.raise(GP, 0);
+        if (!canonicalBase(cpu, baseHi)) cpu.raise(GP, 0);
       } else {
         baseLo = cpu.readMem(seg, t | 0, hi, 4);
         if (i.operandSize === 2) baseLo &= 0xffffff;
@@ -653,7 +666,7 @@ export function group15(cpu: Cpu, i: DecodedInstruction): void {
       } else {
         const lo = cpu.regs[i.rm << 1];
         const hi = size === 8 ? cpu.regs[(i.rm << 1) | 1] : 0;
-        if (!canonical(cpu, hi)) cpu.raise(GP, 0);
+        if (!canonicalBase(cpu, hi)) cpu.raise(GP, 0);
         cpu.segBaseLo[seg] = lo;
         cpu.segBaseHi[seg] = hi;
       }
@@ -685,7 +698,7 @@ export function invpcidInstruction(cpu: Cpu, i: DecodedInstruction): void {
   const addrHi = cpu.hi;
   if (typeHi !== 0 || type >>> 0 > 3) cpu.raise(GP, 0);
   if ((pcid & ~0xfff) !== 0 || pcidHi !== 0) cpu.raise(GP, 0);
-  if (type === 0 && !canonical(cpu, addrHi)) cpu.raise(GP, 0);
+  if (type === 0 && !canonicalBase(cpu, addrHi)) cpu.raise(GP, 0);
   if (type <= 1 && (cpu.mmu.cr4 & CR4_PCIDE) === 0 && pcid !== 0) cpu.raise(GP, 0);
   cpu.mmu.invpcid(type, pcid, addrLo, addrHi);
 }
