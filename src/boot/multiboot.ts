@@ -12,14 +12,20 @@
 //   precedence over ELF headers). Any other required bit (2..15, e.g. bit 2,
 //   video mode) is refused with a LoadError naming it;
 // - loads ELF32 or ELF64 PT_LOAD segments at p_paddr, zero-filling the bss,
-//   refusing anything outside guest RAM, in the VGA/ROM hole 0xA0000-0xFFFFF,
-//   above 4 GiB, or over the information area at 0x9000-0x9FFF;
+//   refusing anything outside guest RAM, in the VGA/ROM hole 0xA0000-0xFFFFF
+//   or above 4 GiB;
 // - builds the multiboot information structure (§3.3) as QEMU does: the
 //   88-byte structure at 0x9500, the memory map at 0x9000, and after the
 //   kernel's last byte (page aligned, counted from the lowest load address)
 //   the module list, the strings (module strings first, then the kernel
 //   command line "<kernelPath> <append>"), the boot loader name "qemu" and,
-//   page aligned, the modules one after the other.
+//   page aligned, the modules one after the other;
+// - writes them in QEMU's order: its option ROM writes the structure and the
+//   memory map first, then copies one buffer from the kernel's lowest byte
+//   to the end of the modules over them. A kernel that reaches into
+//   0x9000-0x9557 (linked low, say) thus finds its own bytes there, and
+//   zeros where the buffer holds only page padding (QEMU 7.2's padding is
+//   uninitialised host memory; it reads as zeros in practice), as under QEMU.
 //
 // The machine state at the hand-off (§3.2) is the CPU's business and is not
 // set here: EAX = 0x2BADB002, EBX = the information structure's physical
@@ -60,7 +66,6 @@ export const QEMU_INFO_FLAGS = INFO_MEMORY | INFO_BOOT_DEVICE | INFO_CMDLINE | I
 export const MMAP_ADDRESS = 0x9000;
 export const INFO_ADDRESS = 0x9500;
 export const INFO_SIZE = 88;
-const INFO_AREA_END = 0xa000;
 /** QEMU's boot_device: BIOS drive 0x80, no partition (0xFF in each part). */
 export const QEMU_BOOT_DEVICE = 0x8000ffff;
 
@@ -316,12 +321,6 @@ export function loadMultiboot(memory: BootMemory, image: Uint8Array, options: Mu
       }
     }
   }
-  for (const p of pieces) {
-    const off = memory.bus.ramOffsetOf(p.paddr);
-    memory.bus.ram.u8.set(p.bytes, off);
-    memory.bus.ram.u8.fill(0, off + p.bytes.length, off + p.memBytes);
-  }
-
   // QEMU's buffer: the kernel from its lowest to its highest byte, then (page
   // aligned) the module list, the strings and the loader name, then (page
   // aligned) each module.
@@ -349,28 +348,12 @@ export function loadMultiboot(memory: BootMemory, image: Uint8Array, options: Mu
     return start;
   });
   checkRegion(memory.bus, modsAddress, bufferEnd, "the multiboot information and modules after the kernel");
+  const cmdlineAddress = cursor + moduleStrings.reduce((n, s) => n + s.length, 0);
 
+  // First what QEMU's option ROM writes in real mode. The memory map (§3.3
+  // mmap_*): entries of size (20, not counting itself), base_addr, length,
+  // type, as the option ROM copies them from E820.
   const bus = memory.bus;
-  const put = (pa: number, bytes: Uint8Array): void => bus.ram.u8.set(bytes, bus.ramOffsetOf(pa));
-  const loaded: LoadedModule[] = [];
-  modules.forEach((m, i) => {
-    put(cursor, moduleStrings[i]);
-    const entryAt = modsAddress + 16 * i;
-    const start = modulePlaces[i];
-    put(start, m.data);
-    bus.write32(entryAt, start);
-    bus.write32(entryAt + 4, start + m.data.length);
-    bus.write32(entryAt + 8, cursor);
-    bus.write32(entryAt + 12, 0);
-    loaded.push({ start, end: start + m.data.length, cmdlineAddress: cursor });
-    cursor += moduleStrings[i].length;
-  });
-  const cmdlineAddress = cursor;
-  put(cmdlineAddress, kernelCmdline);
-  put(bootLoaderNameAddress, loaderName);
-
-  // The memory map (§3.3 mmap_*): entries of size (20, not counting itself),
-  // base_addr, length, type, as the option ROM copies them from E820.
   const map = qemuMemoryMap(memory.config);
   map.forEach((e, i) => {
     const at = MMAP_ADDRESS + 24 * i;
@@ -395,6 +378,34 @@ export function loadMultiboot(memory: BootMemory, image: Uint8Array, options: Mu
   bus.write32(INFO_ADDRESS + 44, mmapLength);
   bus.write32(INFO_ADDRESS + 48, MMAP_ADDRESS);
   bus.write32(INFO_ADDRESS + 64, bootLoaderNameAddress);
+
+  // Then QEMU's buffer, kernelLow to bufferEnd, over them: padding reads as
+  // zeros, the kernel's segments, the module list, strings and modules.
+  const infoEnd = INFO_ADDRESS + INFO_SIZE;
+  if (kernelLow < infoEnd && MMAP_ADDRESS < bufferEnd) {
+    bus.ram.u8.fill(0, bus.ramOffsetOf(Math.max(kernelLow, MMAP_ADDRESS)), bus.ramOffsetOf(Math.min(bufferEnd, infoEnd)));
+  }
+  for (const p of pieces) {
+    const off = bus.ramOffsetOf(p.paddr);
+    bus.ram.u8.set(p.bytes, off);
+    bus.ram.u8.fill(0, off + p.bytes.length, off + p.memBytes);
+  }
+  const put = (pa: number, bytes: Uint8Array): void => bus.ram.u8.set(bytes, bus.ramOffsetOf(pa));
+  const loaded: LoadedModule[] = [];
+  modules.forEach((m, i) => {
+    put(cursor, moduleStrings[i]);
+    const entryAt = modsAddress + 16 * i;
+    const start = modulePlaces[i];
+    put(start, m.data);
+    bus.write32(entryAt, start);
+    bus.write32(entryAt + 4, start + m.data.length);
+    bus.write32(entryAt + 8, cursor);
+    bus.write32(entryAt + 12, 0);
+    loaded.push({ start, end: start + m.data.length, cmdlineAddress: cursor });
+    cursor += moduleStrings[i].length;
+  });
+  put(cmdlineAddress, kernelCmdline);
+  put(bootLoaderNameAddress, loaderName);
 
   return {
     entry,
@@ -429,9 +440,6 @@ function checkRegion(bus: PhysicalBus, start: number, end: number, what: string)
   if (end > 2 ** 32) throw new LoadError(`${span} lies above 4 GiB, out of reach of a 32-bit multiboot kernel`);
   if (start < HOLE_END && HOLE_BASE < end) {
     throw new LoadError(`${span} overlaps the VGA/ROM hole ${hex(HOLE_BASE)}-${hex(HOLE_END - 1)}`);
-  }
-  if (start < INFO_AREA_END && MMAP_ADDRESS < end) {
-    throw new LoadError(`${span} overlaps the multiboot information area ${hex(MMAP_ADDRESS)}-${hex(INFO_AREA_END - 1)}`);
   }
   const inRam = bus.ranges.some((r) => start >= r.base && end <= r.base + r.size);
   if (!inRam) {
