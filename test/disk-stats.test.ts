@@ -201,7 +201,7 @@ describe("formatStats's disk lines", () => {
   const base: RunStats = {
     instructions: 0, seconds: 0, mips: 0, itlbHits: 0, itlbMisses: 0, codePageHits: 0, dtlbHits: 0, dtlbMisses: 0,
     walks: 0, walkMemoryReads: 0, pageFaults: 0, pageFaultsByCause: {}, cr3Writes: 0, tlbFlushes: 0, invlpgs: 0,
-    guestSeconds: 0, idleSeconds: 0, apicInterrupts: 0, picInterrupts: 0, disks: [], exitStatus: 0,
+    guestSeconds: 0, idleSeconds: 0, apicInterrupts: 0, picInterrupts: 0, disks: [], jit: null, exitStatus: 0,
   };
   const lines = (s: RunStats): string[] => formatStats(s).trimEnd().split("\n");
 

@@ -32,7 +32,21 @@ export interface RunStats {
   picInterrupts: number;
   /** One entry per attached IDE disk, in index order; empty with no disks. */
   disks: DiskStats[];
+  /** Tier 1's figures (null with --jit off). */
+  jit: JitRunStats | null;
   exitStatus: number;
+}
+
+/** What the compiler did (src/jit/engine.ts). */
+export interface JitRunStats {
+  regionsCompiled: number;
+  /** Instructions retired in compiled code, and their share of all. */
+  compiledInstructions: number;
+  compiledShare: number;
+  /** Time spent choosing regions and generating and compiling their code. */
+  compileSeconds: number;
+  /** Regions dropped because their code page was written. */
+  invalidations: number;
 }
 
 /** Sectors a disk moved for READ/WRITE (MULTIPLE) SECTORS (src/devices/ata-disk.ts). */
@@ -66,7 +80,8 @@ export function runStats(machine: PcMachine, seconds: number, exitStatus: number
     mips: seconds > 0 ? cpu.icount / seconds / 1e6 : 0,
     itlbHits: s.itlbHits,
     itlbMisses: s.itlbMisses,
-    codePageHits: Math.max(0, cpu.icount - cpu.codePageLookups),
+    // Compiled code fetches nothing: only interpreted instructions are fetched.
+    codePageHits: Math.max(0, cpu.icount - (machine.jit?.compiledInstructions ?? 0) - cpu.codePageLookups),
     dtlbHits: s.dtlbHits,
     dtlbMisses: s.dtlbMisses,
     walks: s.walks,
@@ -81,8 +96,29 @@ export function runStats(machine: PcMachine, seconds: number, exitStatus: number
     apicInterrupts: machine.router.apicInterrupts,
     picInterrupts: machine.router.picInterrupts,
     disks: machine.attachedDisks().map(({ name, disk }) => ({ name, sectorsRead: disk.sectorsRead, sectorsWritten: disk.sectorsWritten })),
+    jit: jitStats(machine),
     exitStatus,
   };
+}
+
+function jitStats(machine: PcMachine): JitRunStats | null {
+  const jit = machine.jit;
+  if (jit === null) return null;
+  const s = jit.stats();
+  const all = machine.cpu.icount;
+  return {
+    regionsCompiled: s.regionsCompiled,
+    compiledInstructions: s.compiledInstructions,
+    compiledShare: all === 0 ? 0 : s.compiledInstructions / all,
+    compileSeconds: s.compileMs / 1000,
+    invalidations: s.invalidations,
+  };
+}
+
+function jitLine(j: JitRunStats | null): string {
+  const label = "compiled code".padEnd(LABEL_WIDTH);
+  if (j === null) return `${label}off (--jit off): every instruction interpreted`;
+  return `${label}${j.compiledInstructions} instructions (${(100 * j.compiledShare).toFixed(2)}%) in ${j.regionsCompiled} regions; compiling took ${j.compileSeconds.toFixed(3)} s; ${j.invalidations} invalidated by writes`;
 }
 
 /** Sectors as 4 KiB pages: exact, so a count that is not a whole number of pages shows its fraction. */
@@ -105,6 +141,7 @@ export function formatStats(s: RunStats): string {
     [
       "--- cr3 statistics ---",
       `instructions   ${s.instructions} in ${s.seconds.toFixed(3)} s: ${s.mips.toFixed(1)} MIPS`,
+      jitLine(s.jit),
       `data TLB       ${s.dtlbHits} hits, ${s.dtlbMisses} misses (hit rate ${pct(s.dtlbHits, dAccesses)})`,
       `instr. TLB     ${s.itlbHits} hits, ${s.itlbMisses} misses (hit rate ${pct(s.itlbHits, iLookups)}); ${s.codePageHits} fetches reused the current code page's translation`,
       `page walks     ${s.walks}, ${s.walkMemoryReads} page-table reads (${s.walks === 0 ? "-" : (s.walkMemoryReads / s.walks).toFixed(2)} per walk)`,

@@ -22,6 +22,7 @@ export const COLOR_MASK_SIZE = 8;
 
 export class LinearFramebuffer implements MmioDevice {
   readonly name = "framebuffer";
+  readonly passive = true;
   readonly width: number;
   readonly height: number;
   /** Bytes per row. */

@@ -25,6 +25,7 @@ const VGA_TO_ANSI = [0, 4, 2, 6, 1, 5, 3, 7] as const;
 
 export class VgaTextBuffer implements MmioDevice {
   readonly name = "vga-text";
+  readonly passive = true;
   /** The 32 KiB window. Writing to it directly bypasses change listeners. */
   readonly bytes = new Uint8Array(VGA_TEXT_SIZE);
   // Replaced (never mutated) on subscribe/unsubscribe, so notification can

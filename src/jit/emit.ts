@@ -20,6 +20,7 @@
 // run loop expects.
 
 import type { DecodedInstruction } from "../cpu/decoder.ts";
+import { LAZY_ADD, LAZY_LOGIC, LAZY_SUB } from "../cpu/flags.ts";
 import { SS } from "../cpu/cpu.ts";
 import { CALL, CALL_END } from "./instruction-info.ts";
 import { type MemoryContext, effectiveAddress, linearAddress, load, segmentOf, store } from "./memory-emit.ts";
@@ -37,6 +38,17 @@ export interface CompileMode {
 }
 
 const MASK = [0, 255, 65535, 0, -1, 0, 0, 0, -1];
+
+/**
+ * Lazy flags recorded by compiled code live in locals (fo: the lazy op, -1
+ * when the CPU's fields hold the flags; fz size; fr/frh result; fd/fdh and
+ * fs/fsh operands) and reach Cpu.lazy* only where something may read them:
+ * a helper or handler, a region exit, an exception (cpu.ts getCF & co.).
+ */
+const FLUSH_FLAGS = "if (fo >= 0) { cpu.lazyOp = fo; cpu.lazySize = fz; cpu.lazyRes = fr; cpu.lazyResHi = frh; cpu.lazyDst = fd; cpu.lazyDstHi = fdh; cpu.lazySrc = fs; cpu.lazySrcHi = fsh; cpu.lazyCarry = 0; fo = -1; }";
+
+/** The lazy op alu() records for each ALU operation (flags.ts LAZY_*; ADC/SBB use alu() itself). */
+const LAZY_OF_ALU = [LAZY_ADD, LAZY_LOGIC, -1, -1, LAZY_LOGIC, LAZY_SUB, LAZY_LOGIC, LAZY_SUB];
 
 /** The compiled function's source and its tables. */
 export interface EmittedRegion {
@@ -268,7 +280,10 @@ class Emitter implements MemoryContext {
 
   /** The condition of consumer x: fused with the previous instruction, or from the flags. */
   private consumerCondition(x: RegionInstruction, cc: number): string {
-    if (!x.fusedConsumer) return `cpu.condition(${cc})`;
+    if (!x.fusedConsumer) {
+      this.emit(FLUSH_FLAGS);
+      return `cpu.condition(${cc})`;
+    }
     const p = this.region.instructions[this.index - 1];
     return this.condition(cc, p.fusedProducer, this.producerSize(p.insn));
   }
@@ -288,11 +303,23 @@ class Emitter implements MemoryContext {
    * and records them; with dead ones the bare value (only if `needValue`).
    */
   private aluOp(x: RegionInstruction, op: number, size: number, needValue: boolean): void {
-    if (x.flagsLiveAfter || op === 2 || op === 3) {
-      this.emit(`v = alu(cpu, ${op}, ${size}, d, dh, s, sh); vh = cpu.hi;`);
+    if (op === 2 || op === 3) {
+      // ADC/SBB read CF: the interpreter's alu() with the flags in the CPU.
+      this.emit(`${FLUSH_FLAGS} v = alu(cpu, ${op}, ${size}, d, dh, s, sh); vh = cpu.hi;`);
       return;
     }
-    if (!needValue) return;
+    const live = x.flagsLiveAfter;
+    if (live) {
+      this.aluValue(op, size);
+      const logic = LAZY_OF_ALU[op] === LAZY_LOGIC;
+      this.emit(`fo = ${LAZY_OF_ALU[op]}; fz = ${size}; fr = v; frh = ${size === 8 ? "vh" : "0"}; ${logic ? "fd = 0; fdh = 0; fs = 0; fsh = 0;" : "fd = d; fdh = dh; fs = s; fsh = sh;"}`);
+      return;
+    }
+    if (needValue) this.aluValue(op, size);
+  }
+
+  /** v/vh = d op s (ADD, SUB/CMP, OR, AND, XOR) without flags, as alu() computes the value. */
+  private aluValue(op: number, size: number): void {
     const m = MASK[size];
     if (size === 8) {
       switch (op) {
@@ -391,13 +418,13 @@ class Emitter implements MemoryContext {
     else if (size === 8) this.emit(`s = ${i.immediateLo | 0}; sh = ${i.immediateHi | 0};`);
     else this.emit(`s = ${size === 4 ? i.immediateLo | 0 : i.immediateLo & m}; sh = 0;`);
     this.emit(size === 8 ? `v = d & s; vh = dh & sh;` : `v = d & s; vh = 0;`);
-    if (x.flagsLiveAfter) this.emit(`cpu.setLazy(5, ${size}, v, vh, 0, 0, 0, 0);`);
+    if (x.flagsLiveAfter) this.emit(`fo = ${LAZY_LOGIC}; fz = ${size}; fr = v; frh = vh; fd = 0; fdh = 0; fs = 0; fsh = 0;`);
   }
 
   /** INC/DEC r/m (FE/FF /0-1), keeping CF (alu.ts incDec). */
   private incDec(x: RegionInstruction, size: number, dec: boolean): void {
     this.readRm(x, size, this.mode.writeClass, "d", "dh");
-    if (x.flagsLiveAfter) this.emit(`v = incDec(cpu, ${size}, d, dh, ${dec}); vh = cpu.hi;`);
+    if (x.flagsLiveAfter) this.emit(`${FLUSH_FLAGS} v = incDec(cpu, ${size}, d, dh, ${dec}); vh = cpu.hi;`);
     else if (size === 8) this.emit(dec ? `v = (d - 1) | 0; vh = d === 0 ? (dh - 1) | 0 : dh;` : `v = (d + 1) | 0; vh = v === 0 ? (dh + 1) | 0 : dh;`);
     else this.emit(`v = (d ${dec ? "-" : "+"} 1) ${size === 4 ? "| 0" : `& ${MASK[size]}`}; vh = 0;`);
     this.writeRm(x, size, "v", "vh", true);
@@ -416,7 +443,7 @@ class Emitter implements MemoryContext {
     }
     this.readRm(x, size, this.mode.writeClass, "d", "dh");
     if (x.flagsLiveAfter || kind < 4) {
-      this.emit(`v = shift(cpu, ${kind}, ${size}, d, dh, ${count}); vh = cpu.hi;`);
+      this.emit(`${kind < 4 ? FLUSH_FLAGS : "fo = -1;"} v = shift(cpu, ${kind}, ${size}, d, dh, ${count}); vh = cpu.hi;`);
     } else if (size === 8) {
       const c = count;
       if (kind === 5) {
@@ -444,7 +471,7 @@ class Emitter implements MemoryContext {
     if (x.mayFault) this.emit(`at = ${this.index};`);
     if (x.kind === CALL || x.kind === CALL_END) {
       this.emit(
-        `\u0001OUT\u0001 cpu.ripLo = ${x.nextLo}; cpu.ripHi = ${x.nextHi}; cpu.startLo = ${x.startLo}; cpu.startHi = ${x.startHi}; cpu.insn = I[${this.index}]; fb = true; execute(cpu, I[${this.index}]); fb = false; \u0001IN\u0001 if (M.sideEffect) { M.sideEffect = false; se = true; }`,
+        `\u0001OUT\u0001 ${FLUSH_FLAGS} cpu.ripLo = ${x.nextLo}; cpu.ripHi = ${x.nextHi}; cpu.startLo = ${x.startLo}; cpu.startHi = ${x.startHi}; cpu.insn = I[${this.index}]; fb = true; execute(cpu, I[${this.index}]); fb = false; \u0001IN\u0001 if (M.sideEffect) { M.sideEffect = false; se = true; }`,
       );
       if (x.kind === CALL_END) {
         this.emit(`se = false; ${Emitter.retire(blockLength)} break L;`);
@@ -502,7 +529,7 @@ class Emitter implements MemoryContext {
         case 0x6b: {
           const size = i.operandSize;
           this.readRm(x, size, this.mode.readClass, "d", "dh");
-          this.emit(`v = imulTruncating(cpu, ${size}, d, dh, ${i.immediateLo | 0}, ${i.immediateHi | 0}); vh = cpu.hi;`);
+          this.emit(`fo = -1; v = imulTruncating(cpu, ${size}, d, dh, ${i.immediateLo | 0}, ${i.immediateHi | 0}); vh = cpu.hi;`);
           this.writeReg(size, i.reg, i.rex, "v", "vh");
           break;
         }
@@ -637,7 +664,7 @@ class Emitter implements MemoryContext {
       const size = i.operandSize;
       this.readRm(x, size, this.mode.readClass, "s", "sh");
       this.readReg(size, i.reg, 1, "d", "dh");
-      this.emit(`v = imulTruncating(cpu, ${size}, d, dh, s, sh); vh = cpu.hi;`);
+      this.emit(`fo = -1; v = imulTruncating(cpu, ${size}, d, dh, s, sh); vh = cpu.hi;`);
       this.writeReg(size, i.reg, 1, "v", "vh");
     } else if (op === 0x0d || (op >= 0x18 && op <= 0x1f)) {
       // hint NOPs
@@ -692,11 +719,13 @@ class Emitter implements MemoryContext {
     const storeBack = regs.map((r) => `R[${2 * r}] = r${r}; R[${2 * r + 1}] = h${r};`).join(" ");
     const declare = regs.map((r) => `r${r} = 0, h${r} = 0`).join(", ");
     const body = cases.join("\n").replaceAll("\u0001OUT\u0001", storeBack).replaceAll("\u0001IN\u0001", load);
+    // Named after its page, so a profile (node --cpu-prof) tells regions apart.
+    const name = `region_${(region.pageHi >>> 0).toString(16)}_${(region.pageLo >>> 0).toString(16)}`;
     const source = `"use strict";
 const alu = h.alu, incDec = h.incDec, shift = h.shift, imulTruncating = h.imulTruncating, execute = h.execute, GX = h.GUEST_EXCEPTION;
-const R = cpu.regs, W = M.dWords, H = M.dHits, DV = M.ramView, U8 = cpu.ram, SB = cpu.segBaseLo, SBH = cpu.segBaseHi;
-return function region(label) {
-  let ${declare ? declare + ", " : ""}v = 0, vh = 0, d = 0, dh = 0, s = 0, sh = 0, t = 0, ea = 0, eh = 0, e = 0, k = 0, at = 0, n = 0, c = false, se = false, fb = false;
+const RET = h.retired, R = cpu.regs, W = M.dWords, H = M.dHits, DV = M.ramView, U8 = cpu.ram, SB = cpu.segBaseLo, SBH = cpu.segBaseHi;
+return function ${name}(label) {
+  let ${declare ? declare + ", " : ""}v = 0, vh = 0, d = 0, dh = 0, s = 0, sh = 0, t = 0, ea = 0, eh = 0, e = 0, k = 0, at = 0, n = 0, c = false, se = false, fb = false, fo = -1, fz = 0, fr = 0, frh = 0, fd = 0, fdh = 0, fs = 0, fsh = 0;
   ${load}
   try {
     L: for (;;) {
@@ -706,11 +735,11 @@ ${body}
       }
     }
   } catch (x) {
-    if (x === GX) { const p = POS[at]; cpu.icount += p; cpu.remaining -= p; n += p; cpu.startLo = RL[at]; cpu.startHi = RH[at]; }
-    if (!fb) { ${storeBack} }
+    if (x === GX) { const p = POS[at]; cpu.icount += p; cpu.remaining -= p; RET[0] += n + p; cpu.startLo = RL[at]; cpu.startHi = RH[at]; }
+    if (!fb) { ${storeBack} ${FLUSH_FLAGS} }
     throw x;
   }
-  ${storeBack}
+  ${storeBack} ${FLUSH_FLAGS}
   return n;
 };`;
     return { body: source, ripLo, ripHi, position, labels };

@@ -19,7 +19,13 @@ import { buildRegion } from "./region.ts";
 /** Executions of an entry point before its region is compiled. */
 export const DEFAULT_THRESHOLD = 100;
 
-const HELPERS = { alu, incDec, shift, imulTruncating, execute, GUEST_EXCEPTION };
+/** Instructions retired in compiled code: [0] counts them (the regions' fault path adds its share). */
+type Counter = Float64Array;
+
+function helpers(retired: Counter) {
+  return { alu, incDec, shift, imulTruncating, execute, GUEST_EXCEPTION, retired };
+}
+type Helpers = ReturnType<typeof helpers>;
 
 /** Figures for --stats. */
 export interface JitStats {
@@ -40,16 +46,22 @@ type RegionFactory = (
   ripHi: Int32Array,
   position: Int32Array,
   labels: Int16Array,
-  helpers: typeof HELPERS,
+  helpers: Helpers,
 ) => (label: number) => number;
 
 export class JitEngine implements CompiledCode {
   readonly cache = new CodeCache();
   threshold: number;
   regionsCompiled = 0;
-  compiledInstructions = 0;
   compileMs = 0;
+  private readonly retired: Counter = new Float64Array(1);
+  private readonly helpers: Helpers = helpers(this.retired);
   private readonly mmu: Mmu;
+
+  /** Guest instructions retired in compiled code. */
+  get compiledInstructions(): number {
+    return this.retired[0];
+  }
 
   constructor(mmu: Mmu, threshold = DEFAULT_THRESHOLD) {
     this.mmu = mmu;
@@ -69,47 +81,43 @@ export class JitEngine implements CompiledCode {
   enter(cpu: Cpu): boolean {
     const cache = this.cache;
     let ran = false;
-    const before = cpu.icount;
-    try {
-      for (;;) {
-        let lo = cpu.ripLo;
-        let hi = cpu.ripHi;
-        if (!cpu.long64) {
-          if (cpu.codeSize !== 32 || cpu.segFlat[CS] === 0) return ran;
-          hi = 0;
-        }
-        const pageRam = cpu.cachedCodePage(lo, hi);
-        if (pageRam < 0) return ran;
-        const address = pageRam + (lo & 0xfff);
-        const key = JitEngine.modeKey(cpu);
-        const slot = cache.slotOf(address, key);
-        if (cache.address[slot] !== address + 1 || cache.modeKey[slot] !== key) {
-          cache.address[slot] = address + 1;
-          cache.modeKey[slot] = key;
+    for (;;) {
+      let lo = cpu.ripLo;
+      let hi = cpu.ripHi;
+      if (!cpu.long64) {
+        if (cpu.codeSize !== 32 || cpu.segFlat[CS] === 0) return ran;
+        hi = 0;
+      }
+      const pageRam = cpu.cachedCodePage(lo, hi);
+      if (pageRam < 0) return ran;
+      const address = pageRam + (lo & 0xfff);
+      const key = JitEngine.modeKey(cpu);
+      const slot = cache.slotOf(address, key);
+      if (cache.address[slot] !== address + 1 || cache.modeKey[slot] !== key) {
+        cache.address[slot] = address + 1;
+        cache.modeKey[slot] = key;
+        cache.region[slot] = null;
+        cache.count[slot] = 0;
+      }
+      let region = cache.region[slot];
+      if (region === null || !region.valid || region.pageLo !== (lo & ~0xfff) || region.pageHi !== hi) {
+        if (region !== null) {
           cache.region[slot] = null;
           cache.count[slot] = 0;
         }
-        let region = cache.region[slot];
-        if (region === null || !region.valid || region.pageLo !== (lo & ~0xfff) || region.pageHi !== hi) {
-          if (region !== null) {
-            cache.region[slot] = null;
-            cache.count[slot] = 0;
-          }
-          if (++cache.count[slot] <= this.threshold) return ran;
-          region = this.compile(cpu, pageRam, lo & ~0xfff, hi, lo & 0xfff, key);
-          if (region === null) {
-            cache.count[slot] = -0x40000000; // not compilable here: stop asking for a long while
-            return ran;
-          }
+        if (++cache.count[slot] <= this.threshold) return ran;
+        region = this.compile(cpu, pageRam, lo & ~0xfff, hi, lo & 0xfff, key);
+        if (region === null) {
+          cache.count[slot] = -0x40000000; // not compilable here: stop asking for a long while
+          return ran;
         }
-        this.mmu.sideEffect = false;
-        const n = region.run(cache.label[slot]);
-        if (n === 0) return ran;
-        ran = true;
-        if (cpu.remaining <= 0 || cpu.interruptRequested || cpu.interruptShadow || cpu.halted || (cpu.eflags & TF) !== 0) return true;
       }
-    } finally {
-      this.compiledInstructions += cpu.icount - before;
+      this.mmu.sideEffect = false;
+      const n = region.run(cache.label[slot]);
+      if (n === 0) return ran;
+      this.retired[0] += n;
+      ran = true;
+      if (cpu.remaining <= 0 || cpu.interruptRequested || cpu.interruptShadow || cpu.halted || (cpu.eflags & TF) !== 0) return true;
     }
   }
 
@@ -131,7 +139,7 @@ export class JitEngine implements CompiledCode {
         dSetShift: mmu.dSetShift,
       });
       const factory = new Function("cpu", "M", "I", "RL", "RH", "POS", "LBL", "h", emitted.body) as RegionFactory;
-      const run = factory(cpu, mmu, built.instructions.map((x) => x.insn), emitted.ripLo, emitted.ripHi, emitted.position, emitted.labels, HELPERS);
+      const run = factory(cpu, mmu, built.instructions.map((x) => x.insn), emitted.ripLo, emitted.ripHi, emitted.position, emitted.labels, this.helpers);
       const ramPage = pageRam >>> 12;
       const region: CompiledRegion = { run, pageLo, pageHi, ramPage, valid: true, instructions: built.instructions.length };
       built.blocks.forEach((b, label) => this.cache.enter(pageRam + b.offset, key, region, label));

@@ -22,6 +22,12 @@ export interface MmioDevice {
    */
   read64?(offset: number, high: Int32Array): number;
   write64?(offset: number, low: number, high: number): void;
+  /**
+   * Memory-like: its accesses never raise an interrupt, read the clock or
+   * stop the run (the VGA text buffer, a framebuffer), so compiled code need
+   * not end its region after one (Mmu.sideEffect).
+   */
+  readonly passive?: boolean;
 }
 
 export interface RamRange {
@@ -70,6 +76,8 @@ export class PhysicalBus {
   openBusReads = 0;
   openBusWrites = 0;
   mmioReads = 0;
+  /** A device that is not passive was accessed since the MMU last looked (MmioDevice.passive). */
+  deviceAccessed = false;
   mmioWrites = 0;
 
   constructor(ram: GuestRam, ranges: readonly RamRange[]) {
@@ -199,6 +207,7 @@ export class PhysicalBus {
       const region = this.regionAt(pa);
       if (region !== null && region.device.read64 !== undefined && pa + 8 <= region.end) {
         this.mmioReads++;
+        if (region.device.passive !== true) this.deviceAccessed = true;
         const low = region.device.read64(pa - region.base, this.highOut);
         this.high = this.highOut[0];
         return low;
@@ -246,6 +255,7 @@ export class PhysicalBus {
       const region = this.regionAt(pa);
       if (region !== null && region.device.write64 !== undefined && pa + 8 <= region.end) {
         this.mmioWrites++;
+        if (region.device.passive !== true) this.deviceAccessed = true;
         region.device.write64(pa - region.base, low | 0, high | 0);
         return;
       }
@@ -260,6 +270,7 @@ export class PhysicalBus {
     if (region !== null) {
       if (pa + size > region.end) return this.readBytes(pa, size);
       this.mmioReads++;
+      if (region.device.passive !== true) this.deviceAccessed = true;
       const value = region.device.read(pa - region.base, size);
       return size === 4 ? value | 0 : value & (size === 1 ? 0xff : 0xffff);
     }
@@ -276,6 +287,7 @@ export class PhysicalBus {
         return;
       }
       this.mmioWrites++;
+      if (region.device.passive !== true) this.deviceAccessed = true;
       region.device.write(pa - region.base, size, value);
       return;
     }

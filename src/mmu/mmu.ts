@@ -318,20 +318,23 @@ export class Mmu {
     if (entry < 0) return 0;
     if ((tlb.perm(entry) & PERM_NOT_RAM) !== 0) {
       const pa = tlb.frame(entry) + offset;
-      this.sideEffect = true;
+      let value: number;
       switch (size) {
         case 1:
-          return this.bus.read8(pa);
+          value = this.bus.read8(pa);
+          break;
         case 2:
-          return this.bus.read16(pa);
+          value = this.bus.read16(pa);
+          break;
         case 4:
-          return this.bus.read32(pa);
-        default: {
-          const low = this.bus.read64(pa);
+          value = this.bus.read32(pa);
+          break;
+        default:
+          value = this.bus.read64(pa);
           this.high = this.bus.high;
-          return low;
-        }
       }
+      this.noteDeviceAccess();
+      return value;
     }
     const ramOffset = (tlb.ramOffset(entry) | offset) >>> 0;
     switch (size) {
@@ -358,11 +361,11 @@ export class Mmu {
     if (entry < 0) return;
     if ((tlb.perm(entry) & PERM_NOT_RAM) !== 0) {
       const pa = tlb.frame(entry) + offset;
-      this.sideEffect = true;
       if (size === 1) this.bus.write8(pa, value);
       else if (size === 2) this.bus.write16(pa, value);
       else if (size === 4) this.bus.write32(pa, value);
       else this.bus.write64(pa, value, valueHigh);
+      this.noteDeviceAccess();
       return;
     }
     const ramOffset = (tlb.ramOffset(entry) | offset) >>> 0;
@@ -432,21 +435,30 @@ export class Mmu {
 
   private physicalByte(frame: number, ramOffset: number, notRam: boolean, offset: number): number {
     if (notRam) {
-      this.sideEffect = true;
-      return this.bus.read8(frame + offset);
+      const value = this.bus.read8(frame + offset);
+      this.noteDeviceAccess();
+      return value;
     }
     return this.ramU8[(ramOffset | offset) >>> 0];
   }
 
   private storePhysicalByte(frame: number, ramOffset: number, notRam: boolean, offset: number, byte: number): void {
     if (notRam) {
-      this.sideEffect = true;
       this.bus.write8(frame + offset, byte);
+      this.noteDeviceAccess();
       return;
     }
     const at = (ramOffset | offset) >>> 0;
     if (this.codePages[at >>> 12] !== 0) this.codeWritten(at >>> 12);
     this.ramU8[at] = byte;
+  }
+
+  /** A device that is not passive saw the access: compiled code must stop after the instruction. */
+  private noteDeviceAccess(): void {
+    if (this.bus.deviceAccessed) {
+      this.bus.deviceAccessed = false;
+      this.sideEffect = true;
+    }
   }
 
   // --- Pages holding compiled code ----------------------------------------
