@@ -1,10 +1,15 @@
-// The ACPI PM registers driven through the port bus: soft-off through
-// PM1a_CNT (ACPI 6.4, 4.8.3.2.1: SLP_TYP bits 12:10, SLP_EN bit 13; QEMU's
-// _S5_ value 0), the PM timer at 3.579545 MHz (4.8.3.3), TMR_STS and the SCI,
+// The ACPI PM registers driven through the port bus: soft-off and S3
+// through PM1a_CNT (ACPI 6.4, 4.8.3.2.1: SLP_TYP bits 12:10, SLP_EN bit 13;
+// QEMU's _S5_ value 0, _S4_ 2, _S3_ 1), the PM timer at 3.579545 MHz (4.8.3.3), TMR_STS and the SCI,
 // and the SMI_CMD ACPI enable handshake (QEMU's PIIX4: 0xF1 sets SCI_EN).
 
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { AcpiPmPorts } from "../src/devices/acpi-pm.ts";
+import { PcMachine } from "../src/machine/pc.ts";
 import { MachineClock } from "../src/machine/clock.ts";
 import { PortBus } from "../src/machine/ports.ts";
 
@@ -39,9 +44,16 @@ describe("soft-off through PM1a_CNT", () => {
     const sleeps: number[] = [];
     pm.onSleep = (t) => sleeps.push(t);
     ports.write(0x604, 2, 0 << 10);
-    ports.write(0x604, 2, (1 << 10) | (1 << 13));
+    ports.write(0x604, 2, (5 << 10) | (1 << 13));
     expect(powerOffs()).toBe(0);
-    expect(sleeps).toEqual([1]);
+    expect(sleeps).toEqual([5]);
+  });
+
+  it("SLP_TYP 2 (QEMU's \\_S4_) shuts down too, as QEMU's acpi_pm1_cnt_write does", () => {
+    const { ports, pm, powerOffs } = setup();
+    ports.write(0x604, 2, (2 << 10) | (1 << 13));
+    expect(powerOffs()).toBe(1);
+    expect(pm.suspended).toBe(false);
   });
 
   it("SLP_EN reads back as 0, SLP_TYP and SCI_EN as written", () => {
@@ -54,6 +66,64 @@ describe("soft-off through PM1a_CNT", () => {
     const { ports, powerOffs } = setup();
     ports.write(0x605, 1, (1 << 13) >> 8);
     expect(powerOffs()).toBe(1);
+  });
+});
+
+describe("S3, suspend to RAM", () => {
+  it("SLP_TYP 1 (QEMU's \\_S3_) with SLP_EN suspends: onSuspend, no power-off", () => {
+    const { ports, pm, powerOffs } = setup();
+    let suspends = 0;
+    pm.onSuspend = () => suspends++;
+    ports.write(0x604, 2, 1 << 10); // SLP_TYP alone: nothing
+    expect(suspends).toBe(0);
+    ports.write(0x604, 2, (1 << 10) | (1 << 13));
+    expect(suspends).toBe(1);
+    expect(pm.suspended).toBe(true);
+    expect(powerOffs()).toBe(0);
+  });
+
+  /*
+   * nasm -f bin, a multiboot1 a.out-kludge image at 0x100000: finds the RSDP
+   * in 0xE0000-0xFFFFF, the FADT through the RSDT and the DSDT through the
+   * FADT; prints each `_Sn_` name there with the 7 bytes after it (PackageOp,
+   * PkgLength, NumElements, the elements); prints "S3"; writes SLP_TYP 1 |
+   * SLP_EN to PM1a_CNT (0x604); spins 100,000,000 LOOPs, then prints "W" and
+   * exits through isa-debug-exit. QEMU 7.2 prints the same four lines, then
+   * suspends (QMP query-status: "suspended") and prints nothing more until
+   * it is killed.
+   */
+  const IMAGE = Buffer.from(
+    "02b0ad1b00000100fe4f51e40000100000001000ff001000ff00100020001000bc00000900be00000e00813e525344207509817e0450545220741083c6" +
+      "1081fe0000100072e4e9990000008b5e108b4b0483e924c1e9028d7b248b07813846414350740783c704e2f1eb798b58288b4b0489df01d9803f5f75" +
+      "3d807f01537537807f035f7531807f0230722b807f0239772589febaf803000051b904000000aceee2fcb907000000b020eeace838000000e2f5b00a" +
+      "ee594739cf72b9b05366baf803eeb033eeb00aee66ba040666b8002466efb900e1f505e2fe66baf803b057eeb00aeeb000e6f4f450c0e804e8030000" +
+      "0058240f04303c3976020407eec3",
+    "hex",
+  );
+  const QEMU_LINES = ["_S3_ 12 06 04 01 01 00 00", "_S4_ 12 08 04 0A 02 0A 02", "_S5_ 12 06 04 00 00 00 00", "S3", ""];
+
+  it("a guest finds QEMU's \\_S3_, \\_S4_, \\_S5_ in the DSDT, enters S3, and the run ends there", () => {
+    let out = "";
+    const machine = new PcMachine({ debugExit: { base: 0xf4, size: 4 }, serialOut: (b) => (out += String.fromCharCode(b)) });
+    machine.loadMultiboot(IMAGE);
+    expect(machine.runToEnd(1e9)).toEqual({ kind: "suspend" });
+    expect(out.split("\n")).toEqual(QEMU_LINES);
+  });
+
+  it("the cr3 command says so in one line and exits with 0", () => {
+    const dir = mkdtempSync(join(tmpdir(), "cr3-s3-"));
+    try {
+      const kernel = join(dir, "s3.bin");
+      writeFileSync(kernel, IMAGE);
+      const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "-kernel", kernel, "-display", "none", "--timeout", "60"], {
+        encoding: "utf8",
+      });
+      expect(r.stdout.split("\n")).toEqual(QEMU_LINES);
+      expect(r.stderr).toContain("cr3: the guest entered ACPI S3 sleep");
+      expect(r.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

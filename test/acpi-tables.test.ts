@@ -190,6 +190,22 @@ describe("FADT", () => {
     expect(aml[at + 6]).toBe(4); // NumElements
   });
 
+  it("also holds QEMU's \\_S3_ = Package{1, 1, 0, 0} and \\_S4_ = Package{2, 2, 0, 0}, byte for byte as QEMU 7.2's DSDT", () => {
+    // The AML after each name in the DSDT QEMU 7.2's pc machine gives: PackageOp,
+    // PkgLength, NumElements 4, then One One Zero Zero and BytePrefix 2 twice, Zero Zero.
+    const m = machine();
+    const t = buildAcpiTables(m);
+    const dsdt = table(m, t.dsdtAddress);
+    const after = (name: string, n: number): number[] => {
+      for (let i = 36; i + 4 <= dsdt.length; i++) {
+        if (ascii(m, t.dsdtAddress + i, 4) === name) return bytesAt(m, t.dsdtAddress + i + 4, n);
+      }
+      return [];
+    };
+    expect(after("_S3_", 8)).toEqual([0x12, 0x06, 0x04, 0x01, 0x01, 0x00, 0x00, 0x08]);
+    expect(after("_S4_", 9)).toEqual([0x12, 0x08, 0x04, 0x0a, 0x02, 0x0a, 0x02, 0x00, 0x00]);
+  });
+
   it("encodes other sleep types with BytePrefix when they are not 0 or 1", () => {
     expect(s5Aml(0)).toEqual([0x08, 0x5f, 0x53, 0x35, 0x5f, 0x12, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00]);
     expect(s5Aml(5)).toEqual([0x08, 0x5f, 0x53, 0x35, 0x5f, 0x12, 0x07, 0x04, 0x0a, 0x05, 0x00, 0x00, 0x00]);

@@ -26,7 +26,8 @@
 // ID (the capabilities register's low half), the block at 0xFED00000 as a
 // system-memory GAS with zero width, offset and access size, HPET number 0,
 // minimum periodic tick 0, no page protection. The DSDT's AML holds only
-// Name(\_S5_, Package(4){0, 0, 0, 0}): SLP_TYP 0 for soft-off, QEMU's value.
+// QEMU's sleep-state packages: \_S3_ {1, 1, 0, 0}, \_S4_ {2, 2, 0, 0} and
+// \_S5_ {0, 0, 0, 0}, the SLP_TYP values src/devices/acpi-pm.ts acts on.
 
 import { ByteWriter } from "./byte-writer.ts";
 import type { PhysicalBus } from "../machine/bus.ts";
@@ -40,6 +41,8 @@ import {
   PM1A_CNT_BLK,
   PM1A_EVT_BLK,
   PM_TMR_BLK,
+  S3_SLEEP_TYPE,
+  S4_SLEEP_TYPE,
   S5_SLEEP_TYPE,
   SCI_IRQ,
   SMI_CMD_PORT,
@@ -161,9 +164,16 @@ export function s5Aml(sleepType: number = S5_SLEEP_TYPE): number[] {
   return [0x08, 0x5f, 0x53, 0x35, 0x5f, 0x12, pkgLength, 4, ...elements];
 }
 
+/** Name(_Sn_, Package(4){type, type, 0, 0}), as QEMU's DSDT gives \_S3_ and \_S4_ (PM1a and PM1b SLP_TYP). */
+export function sleepStateAml(state: number, sleepType: number): number[] {
+  const element = (v: number): number[] => (v === 0 ? [0x00] : v === 1 ? [0x01] : [0x0a, v & 0xff]);
+  const elements = [...element(sleepType), ...element(sleepType), 0x00, 0x00];
+  return [0x08, 0x5f, 0x53, 0x30 + state, 0x5f, 0x12, 2 + elements.length, 4, ...elements];
+}
+
 export function buildDsdt(): Uint8Array {
   const w = tableHeader("DSDT", 1);
-  for (const b of s5Aml()) w.u8(b);
+  for (const b of [...sleepStateAml(3, S3_SLEEP_TYPE), ...sleepStateAml(4, S4_SLEEP_TYPE), ...s5Aml()]) w.u8(b);
   return finishTable(w);
 }
 

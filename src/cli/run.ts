@@ -188,6 +188,10 @@ async function runMachine(
       log(`cr3: the guest reset the machine (${machine.resetCause}); cr3 stops, as QEMU does with -no-reboot\n`);
       status = 0;
       break;
+    case "suspend":
+      log("cr3: the guest entered ACPI S3 sleep (SLP_TYP 1 and SLP_EN written to PM1a_CNT at 0x604); QEMU would wait for a wake-up and resume through the BIOS, which cr3 has not; stopping\n");
+      status = 0;
+      break;
     case "halted":
       log(
         end.interruptsEnabled

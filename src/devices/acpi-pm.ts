@@ -5,9 +5,14 @@
 // block at 0xAFE0, and the APM control port 0xB2 through which a kernel asks
 // for ACPI mode (ACPI 6.4, 4.8 "ACPI Hardware Features" and 5.2.9 "FADT").
 //
-// Soft power-off: writing PM1a_CNT with SLP_EN (bit 13) set and SLP_TYP
-// (bits 12:10) equal to the DSDT's \_S5_ value (0, as QEMU's) calls
-// onPowerOff. The PM timer counts at 3.579545 MHz from MachineClock.now(); it
+// Sleep states, as QEMU's acpi_pm1_cnt_write (hw/acpi/core.c) and its DSDT
+// values: writing PM1a_CNT with SLP_EN (bit 13) set and SLP_TYP (bits 12:10)
+// 0 (\_S5_, soft-off) or 2 (\_S4_, which QEMU treats as a shutdown too) calls
+// onPowerOff; SLP_TYP 1 (\_S3_, suspend to RAM) calls onSuspend. QEMU's pc
+// machine then stops the CPU until system_wakeup, an enabled RTC alarm or
+// PM timer event, or a key press wakes it, by a reset into the BIOS's resume
+// path; cr3 has no BIOS to resume through, so the machine ends the run there.
+// Other types do nothing. The PM timer counts at 3.579545 MHz from MachineClock.now(); it
 // is computed when read. TMR_STS is set whenever the timer's bit 23 changes
 // (ACPI 4.8.3.3); with TMR_EN set the device schedules one TimerEvent for the
 // next such change, so nothing runs per instruction. The SCI line follows
@@ -38,6 +43,9 @@ export const ACPI_DISABLE_VALUE = 0xf0;
 export const SCI_IRQ = 9;
 /** SLP_TYP for soft-off: the first element of the DSDT's \_S5_ package. */
 export const S5_SLEEP_TYPE = 0;
+/** SLP_TYP for suspend to RAM (\_S3_) and to disk (\_S4_), QEMU's values. */
+export const S3_SLEEP_TYPE = 1;
+export const S4_SLEEP_TYPE = 2;
 /** ACPI PM timer frequency (ACPI 4.8.3.3). */
 export const PM_TIMER_HZ = 3579545;
 
@@ -78,10 +86,14 @@ export class AcpiPmPorts implements PortDevice {
   apmStatus = 0;
   private sciLevel = false;
   private readonly timerEvent: TimerEvent;
-  /** True once the guest has asked for soft-off. */
+  /** True once the guest has asked for soft-off (S5, or S4). */
   poweredOff = false;
-  /** Called when the guest enters S5 (soft-off). */
+  /** True once the guest has entered S3. */
+  suspended = false;
+  /** Called when the guest enters S5 (soft-off) or S4. */
   onPowerOff: (() => void) | null = null;
+  /** Called when the guest enters S3 (suspend to RAM). */
+  onSuspend: (() => void) | null = null;
   /** Called on SLP_EN with any other SLP_TYP (the sleep type written). */
   onSleep: ((sleepType: number) => void) | null = null;
 
@@ -196,9 +208,12 @@ export class AcpiPmPorts implements PortDevice {
         this.control = ((this.control & ~mask) | v) & ~SLP_EN;
         if (v & SLP_EN) {
           const sleepType = (((this.control & ~mask) | v) >>> SLP_TYP_SHIFT) & 7;
-          if (sleepType === S5_SLEEP_TYPE) {
+          if (sleepType === S5_SLEEP_TYPE || sleepType === S4_SLEEP_TYPE) {
             this.poweredOff = true;
             if (this.onPowerOff !== null) this.onPowerOff();
+          } else if (sleepType === S3_SLEEP_TYPE) {
+            this.suspended = true;
+            if (this.onSuspend !== null) this.onSuspend();
           } else if (this.onSleep !== null) {
             this.onSleep(sleepType);
           }

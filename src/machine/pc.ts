@@ -92,7 +92,8 @@ export type RunEnd =
   | { kind: "exit"; status: number } // isa-debug-exit
   | { kind: "halted"; interruptsEnabled: boolean } // HLT with nothing to wake it
   | { kind: "idle" } // HLT with IF=1: only host time or host input can wake it; run again later
-  | { kind: "poweroff" } // ACPI S5
+  | { kind: "poweroff" } // ACPI S5 (or S4, which QEMU also shuts down for)
+  | { kind: "suspend" } // ACPI S3: QEMU waits for a wake-up through the BIOS, which cr3 has not
   | { kind: "reset" } // the 8042's reset line or port 0xCF9 (QEMU -no-reboot exits)
   | { kind: "triple-fault" }
   | { kind: "instruction-limit" }
@@ -234,6 +235,7 @@ export class PcMachine {
     ports.register(0x510, 2, this.fwCfg);
     this.acpiPm = new AcpiPmPorts(clock, isa(SCI_IRQ));
     this.acpiPm.onPowerOff = () => this.end({ kind: "poweroff" });
+    this.acpiPm.onSuspend = () => this.end({ kind: "suspend" });
     this.acpiPm.attach(ports);
 
     // What the BIOS leaves in RAM and in the devices.
