@@ -9,7 +9,7 @@ import {
   ARITH_FLAGS, CF, DATA_SIZE, OF, PF, SF, SNIPPET_DATA_ADDRESS, ZF, generateCase, type FuzzCase,
 } from "./fuzz/generator.ts";
 import { hasGcc, hostIsX86Linux, runNative } from "./fuzz/native.ts";
-import { compareBatch, differences, hasObjdump, loadCr3, objdump, report } from "./fuzz/compare.ts";
+import { type RunSnippet, compareBatch, differences, hasObjdump, loadCr3, objdump, report } from "./fuzz/compare.ts";
 
 const SEED = 0x5eed;
 const CASES = 1000;
@@ -146,5 +146,27 @@ describe.skipIf(!canRun)("fuzzer host harness", () => {
     const first = bad[0];
     expect(bad.length, first && `${bad.length} mismatching cases; the first, seed ${SEED + first.index}:\n` +
       report(cases[first.index], first.diffs, `npm run fuzz -- --seed ${SEED + first.index} --count 1`)).toBe(0);
+  });
+
+  it(`compiled code (every instruction compiled at once) agrees with the host and with the interpreter on ${CASES} random cases`, async () => {
+    const run = await loadCr3();
+    if (typeof run === "string") {
+      console.warn(`fuzzer: ${run}: the comparison with cr3 is skipped`);
+      return;
+    }
+    const cases = Array.from({ length: CASES }, (_, i) => generateCase(SEED + i));
+    const compiled: RunSnippet = (code, initial) => run(code, initial, { jit: true });
+    const bad = compareBatch(compiled, cases);
+    const first = bad[0];
+    expect(bad.length, first && `${bad.length} mismatching cases under --jit; the first, seed ${SEED + first.index}:\n` +
+      report(cases[first.index], first.diffs, `npm run fuzz -- --jit --seed ${SEED + first.index} --count 1`)).toBe(0);
+    // The two tiers: the same outcome and the same instruction count.
+    for (const [i, c] of cases.entries()) {
+      const a = run(c.code, { regs: c.regs.slice(), rflags: c.rflags, data: c.data.slice() });
+      const b = compiled(c.code, { regs: c.regs.slice(), rflags: c.rflags, data: c.data.slice() });
+      expect({ seed: SEED + i, exception: b.exception, instructions: b.instructions, rflags: b.rflags, regs: [...b.regs] })
+        .toEqual({ seed: SEED + i, exception: a.exception, instructions: a.instructions, rflags: a.rflags, regs: [...a.regs] });
+      expect(Buffer.from(b.data).equals(Buffer.from(a.data)), `data of seed ${SEED + i}`).toBe(true);
+    }
   });
 });

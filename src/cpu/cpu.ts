@@ -101,6 +101,10 @@ export interface CompiledCode {
    * it ran nothing (the interpreter then steps one instruction).
    */
   enter(cpu: Cpu): boolean;
+  /** A write reached code chunks of a RAM page (Mmu.onCodeWrite): drop what was compiled from them. */
+  codeWritten(ramPage: number, chunksLo: number, chunksHi: number): void;
+  /** Drop everything compiled. */
+  clear(): void;
 }
 
 /** A device (or interrupt controller) that can interrupt the CPU. */
@@ -209,11 +213,14 @@ export class Cpu {
   codePageLookups = 0;
   /** The instruction being executed: a decode-cache entry, or slowInsn. */
   insn: DecodedInstruction;
-  /** Decoded instructions by RAM offset (direct-mapped): the RAM offset + 1, the mode, the bytes. */
+  /**
+   * Decoded instructions by RAM offset (direct-mapped): the RAM offset + 1
+   * and the mode. Their bytes are marked as code in the MMU (Mmu.markCode),
+   * so a write to them drops the entry (codeWritten) before it runs again.
+   */
   private readonly decoded: DecodedInstruction[] = [];
   private readonly decodedAt = new Int32Array(DECODE_CACHE_SIZE);
   private readonly decodedMode = new Uint8Array(DECODE_CACHE_SIZE);
-  private readonly decodedBytes = new Uint8Array(DECODE_CACHE_SIZE * 16);
   /** Instructions fetched byte by byte (crossing a page, or from MMIO) are decoded here. */
   private readonly slowInsn = new DecodedInstruction();
 
@@ -271,6 +278,7 @@ export class Cpu {
     this.features = features;
     for (let k = 0; k < DECODE_CACHE_SIZE; k++) this.decoded.push(new DecodedInstruction());
     this.insn = this.slowInsn;
+    mmu.onCodeWrite = (ramPage, chunksLo, chunksHi) => this.codeWritten(ramPage, chunksLo, chunksHi);
     this.reset();
   }
 
@@ -938,9 +946,9 @@ export class Cpu {
 
   /**
    * Decodes the instruction at RIP into this.insn and advances RIP past it.
-   * Decoded instructions are cached by RAM offset; a cached one is reused
-   * only if its bytes are still those in RAM (self-modifying and freshly
-   * loaded code are decoded again) and the decoding mode is the same.
+   * Decoded instructions are cached by RAM offset and mode; a write to their
+   * bytes drops them (codeWritten), so self-modifying and freshly loaded
+   * code is decoded again.
    */
   private fetchDecode(): void {
     let lo = this.ripLo;
@@ -958,30 +966,19 @@ export class Cpu {
     if (pageRam >= 0) {
       const start = pageRam + pageOffset;
       const slot = start & DECODE_CACHE_MASK;
-      const ram = this.ram;
       const mode = this.codeSize;
       if (this.decodedAt[slot] === start + 1 && this.decodedMode[slot] === mode) {
         const cached = this.decoded[slot];
-        const n = cached.length;
-        const bytes = this.decodedBytes;
-        const base = slot << 4;
-        let k = 0;
-        while (k < n && bytes[base + k] === ram[start + k]) k++;
-        if (k === n) {
-          this.insn = cached;
-          length = n;
-        }
-      }
-      if (length < 0) {
+        this.insn = cached;
+        length = cached.length;
+      } else {
         const target = this.decoded[slot];
         const end = pageRam + 4096;
-        length = decode(ram, start, mode, target, start + 15 < end ? start + 15 : end);
+        length = decode(this.ram, start, mode, target, start + 15 < end ? start + 15 : end);
         if (length > 0) {
           this.decodedAt[slot] = start + 1;
           this.decodedMode[slot] = mode;
-          const bytes = this.decodedBytes;
-          const base = slot << 4;
-          for (let k = 0; k < length; k++) bytes[base + k] = ram[start + k];
+          this.mmu.markCode(start, length);
           this.insn = target;
         } else {
           this.decodedAt[slot] = 0;
@@ -1027,6 +1024,31 @@ export class Cpu {
     this.codePageClass[page] = this.fetchClass;
     this.codePageRam[page] = pageRam;
     return pageRam;
+  }
+
+  /**
+   * A write reached code chunks of a RAM page (Mmu.onCodeWrite): decoded
+   * instructions overlapping them are dropped (one may start up to 14 bytes
+   * before its chunk), then whatever the compiler made of them.
+   */
+  private codeWritten(ramPage: number, chunksLo: number, chunksHi: number): void {
+    const at = this.decodedAt;
+    for (let c = 0; c < 64; c++) {
+      if (((c < 32 ? chunksLo >>> c : chunksHi >>> (c - 32)) & 1) === 0) continue;
+      const first = ramPage * 4096 + c * 64 - 14;
+      for (let offset = first < 0 ? 0 : first; offset < ramPage * 4096 + c * 64 + 64; offset++) {
+        const slot = offset & DECODE_CACHE_MASK;
+        if (at[slot] === offset + 1) at[slot] = 0;
+      }
+    }
+    if (this.jit !== null) this.jit.codeWritten(ramPage, chunksLo, chunksHi);
+  }
+
+  /** Forgets every decoded and compiled instruction: for writers that bypass the MMU (a loader, a debugger). */
+  invalidateCode(): void {
+    this.decodedAt.fill(0);
+    this.mmu.clearCodeMarks();
+    if (this.jit !== null) this.jit.clear();
   }
 
   /**

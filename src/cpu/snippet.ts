@@ -3,11 +3,14 @@
 // runs at CPL3 with 4-level paging: code at SNIPPET_CODE_ADDRESS (one
 // page), data at SNIPPET_DATA_ADDRESS (SNIPPET_DATA_SIZE bytes, stack
 // included), both user pages. It ends when RIP reaches the end of the code,
-// or at the first exception.
+// or at the first exception. With `jit`, the same code runs through the
+// compiler's tier (every instruction compiled at once), to check the tiers
+// against the host and against each other.
 
 import { createMachineMemory } from "../machine/memory.ts";
 import { PortBus } from "../machine/ports.ts";
 import { ATTR_DB, ATTR_G, ATTR_L, CS, Cpu, DS, ES, FS, GS, SS } from "./cpu.ts";
+import { JitEngine } from "../jit/engine.ts";
 
 export const SNIPPET_CODE_ADDRESS = 0x10000000;
 export const SNIPPET_DATA_ADDRESS = 0x20000000;
@@ -36,8 +39,11 @@ const PT_DATA = 0x304000;
 const USER_RW = 7; // P | R/W | U/S
 const MAX_STEPS = 100_000;
 
+/** Thrown from the exception hook to stop before the exception is delivered. */
+const STOPPED = { stopped: true };
+
 /** Runs `code` from `initial`; see the file comment. */
-export function runSnippet(code: Uint8Array, initial: SnippetState): SnippetResult {
+export function runSnippet(code: Uint8Array, initial: SnippetState, options: { jit?: boolean } = {}): SnippetResult {
   if (code.length > 4096) throw new RangeError("a snippet is at most 4096 bytes");
   if (initial.data.length !== SNIPPET_DATA_SIZE) throw new RangeError(`the data area is ${SNIPPET_DATA_SIZE} bytes`);
   const memory = createMachineMemory({ ramBytes: 8 * 1024 * 1024 });
@@ -69,22 +75,45 @@ export function runSnippet(code: Uint8Array, initial: SnippetState): SnippetResu
   cpu.ripHi = 0;
   cpu.updateMode();
   let exception = -1;
+  // The first exception ends the run before it is delivered: the state is the faulting instruction's.
   cpu.onInterrupt = (vector) => {
-    if (exception < 0) exception = vector;
-    cpu.requestStop(2);
+    exception = vector;
+    throw STOPPED;
   };
   const end = SNIPPET_CODE_ADDRESS + code.length;
-  let steps = 0;
-  while (cpu.ripLo !== end && exception < 0 && steps < MAX_STEPS) {
-    cpu.run(1);
-    steps++;
+  let instructions: number;
+  if (options.jit === true) {
+    // One run: compiled regions go past single steps. A HLT after the code
+    // (#GP at CPL 3), or the unmapped page after a full one (#PF), marks the end.
+    if (code.length < 4096) u8[CODE_PHYS + code.length] = 0xf4;
+    cpu.jit = new JitEngine(mmu, 0);
+    try {
+      cpu.run(MAX_STEPS);
+    } catch (e) {
+      if (e !== STOPPED) throw e;
+    }
+    const atEnd = exception >= 0 && cpu.ripLo === end && cpu.ripHi === 0;
+    if (atEnd) exception = -1;
+    else if (exception < 0) exception = -2; // ran away
+    instructions = atEnd ? cpu.icount - 1 : cpu.icount;
+  } else {
+    let steps = 0;
+    try {
+      while (cpu.ripLo !== end && steps < MAX_STEPS) {
+        cpu.run(1);
+        steps++;
+      }
+    } catch (e) {
+      if (e !== STOPPED) throw e;
+    }
+    if (exception < 0 && cpu.ripLo !== end) exception = -2; // ran away
+    instructions = cpu.icount;
   }
-  if (exception < 0 && cpu.ripLo !== end) exception = -2; // ran away
   return {
     regs: Int32Array.from(cpu.regs),
     rflags: cpu.getEflags(),
     data: u8.slice(DATA_PHYS, DATA_PHYS + SNIPPET_DATA_SIZE),
     exception,
-    instructions: cpu.icount,
+    instructions,
   };
 }

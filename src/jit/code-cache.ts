@@ -10,6 +10,9 @@ export interface CompiledRegion {
   pageLo: number;
   pageHi: number;
   ramPage: number;
+  /** The page's 64-byte chunks its instructions occupy (bits of chunks 0-31 and 32-63). */
+  chunksLo: number;
+  chunksHi: number;
   valid: boolean;
   instructions: number;
 }
@@ -49,13 +52,19 @@ export class CodeCache {
     else list.push(region);
   }
 
-  /** A write reached RAM page `ramPage`: its regions are gone (their slots start counting again). */
-  invalidatePage(ramPage: number): void {
+  /** A write reached chunks of RAM page `ramPage`: the regions made from them are gone (their slots start counting again). */
+  invalidate(ramPage: number, chunksLo: number, chunksHi: number): void {
     const list = this.byPage.get(ramPage);
     if (list === undefined) return;
-    for (const r of list) r.valid = false;
-    this.invalidations += list.length;
-    this.byPage.delete(ramPage);
+    const keep: CompiledRegion[] = [];
+    for (const r of list) {
+      if ((r.chunksLo & chunksLo) !== 0 || (r.chunksHi & chunksHi) !== 0) {
+        r.valid = false;
+        this.invalidations++;
+      } else keep.push(r);
+    }
+    if (keep.length === 0) this.byPage.delete(ramPage);
+    else this.byPage.set(ramPage, keep);
   }
 
   /** Forgets everything (the guest's RAM was rewritten from outside, say). */
@@ -64,10 +73,5 @@ export class CodeCache {
     this.byPage.clear();
     this.address.fill(0);
     this.region.fill(null);
-  }
-
-  /** Pages holding live regions. */
-  pages(): number[] {
-    return [...this.byPage.keys()];
   }
 }

@@ -724,7 +724,7 @@ class Emitter implements MemoryContext {
     const source = `"use strict";
 const alu = h.alu, incDec = h.incDec, shift = h.shift, imulTruncating = h.imulTruncating, execute = h.execute, GX = h.GUEST_EXCEPTION;
 const RET = h.retired, R = cpu.regs, W = M.dWords, H = M.dHits, DV = M.ramView, U8 = cpu.ram, SB = cpu.segBaseLo, SBH = cpu.segBaseHi;
-return function ${name}(label) {
+return (function ${name}(label) {
   let ${declare ? declare + ", " : ""}v = 0, vh = 0, d = 0, dh = 0, s = 0, sh = 0, t = 0, ea = 0, eh = 0, e = 0, k = 0, at = 0, n = 0, c = false, se = false, fb = false, fo = -1, fz = 0, fr = 0, frh = 0, fd = 0, fdh = 0, fs = 0, fsh = 0;
   ${load}
   try {
@@ -741,7 +741,7 @@ ${body}
   }
   ${storeBack} ${FLUSH_FLAGS}
   return n;
-};`;
+});`;
     return { body: source, ripLo, ripHi, position, labels };
   }
 }

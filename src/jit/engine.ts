@@ -66,7 +66,6 @@ export class JitEngine implements CompiledCode {
   constructor(mmu: Mmu, threshold = DEFAULT_THRESHOLD) {
     this.mmu = mmu;
     this.threshold = threshold;
-    mmu.onCodeWrite = (ramPage) => this.cache.invalidatePage(ramPage);
   }
 
   /** The mode bits compiled code depends on (besides its RIP's page): 64-bit mode, access classes, stack width, LA57, flat segments. */
@@ -125,7 +124,13 @@ export class JitEngine implements CompiledCode {
   private compile(cpu: Cpu, pageRam: number, pageLo: number, pageHi: number, entry: number, key: number): CompiledRegion | null {
     const start = performance.now();
     try {
-      const built = buildRegion(cpu.ram, pageRam, pageLo, pageHi, entry, cpu.codeSize, cpu.long64, cpu.stackSize);
+      const cache = this.cache;
+      // Below threshold 1 nothing has been counted: take every path (the test mode).
+      const ran = this.threshold < 1 ? null : (offset: number): boolean => {
+        const slot = cache.slotOf(pageRam + offset, key);
+        return cache.address[slot] === pageRam + offset + 1 && cache.modeKey[slot] === key && (cache.count[slot] !== 0 || cache.region[slot] !== null);
+      };
+      const built = buildRegion(cpu.ram, pageRam, pageLo, pageHi, entry, cpu.codeSize, cpu.long64, cpu.stackSize, ran);
       if (built === null) return null;
       const mmu = this.mmu;
       const emitted = emitRegion(built, {
@@ -141,17 +146,33 @@ export class JitEngine implements CompiledCode {
       const factory = new Function("cpu", "M", "I", "RL", "RH", "POS", "LBL", "h", emitted.body) as RegionFactory;
       const run = factory(cpu, mmu, built.instructions.map((x) => x.insn), emitted.ripLo, emitted.ripHi, emitted.position, emitted.labels, this.helpers);
       const ramPage = pageRam >>> 12;
-      const region: CompiledRegion = { run, pageLo, pageHi, ramPage, valid: true, instructions: built.instructions.length };
+      let chunksLo = 0;
+      let chunksHi = 0;
+      for (const x of built.instructions) {
+        mmu.markCode(pageRam + x.offset, x.insn.length);
+        for (let c = x.offset >>> 6; c <= (x.offset + x.insn.length - 1) >>> 6; c++) {
+          if (c < 32) chunksLo |= 1 << c;
+          else chunksHi |= 1 << (c - 32);
+        }
+      }
+      const region: CompiledRegion = { run, pageLo, pageHi, ramPage, chunksLo, chunksHi, valid: true, instructions: built.instructions.length };
       built.blocks.forEach((b, label) => this.cache.enter(pageRam + b.offset, key, region, label));
       // The entry's own slot last, so a colliding block cannot take it.
       this.cache.enter(pageRam + entry, key, region, built.blockAt.get(entry) as number);
       this.cache.add(region);
-      mmu.markCodePage(ramPage);
       this.regionsCompiled++;
       return region;
     } finally {
       this.compileMs += performance.now() - start;
     }
+  }
+
+  codeWritten(ramPage: number, chunksLo: number, chunksHi: number): void {
+    this.cache.invalidate(ramPage, chunksLo, chunksHi);
+  }
+
+  clear(): void {
+    this.cache.clear();
   }
 
   stats(): JitStats {

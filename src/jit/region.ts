@@ -103,6 +103,9 @@ export function fusable(p: number, cc: number): boolean {
  * Builds the region entered at page offset `entry` of the code page at RAM
  * offset `pageRam`, mapped at linear pageLo/pageHi. Returns null when not even
  * the entry instruction can be compiled (it crosses the page, or does not decode).
+ * With `ran`, a branch's successor joins the region only if `ran` says the
+ * interpreter has executed it: cold paths stay out (they are exits), so V8
+ * parses and compiles only code that runs.
  */
 export function buildRegion(
   ram: Uint8Array,
@@ -113,6 +116,7 @@ export function buildRegion(
   codeSize: number,
   long64: boolean,
   stackSize: number,
+  ran: ((offset: number) => boolean) | null = null,
 ): Region | null {
   const instructions: RegionInstruction[] = [];
   const byOffset = new Map<number, number>();
@@ -178,7 +182,7 @@ export function buildRegion(
           x.mayFault = true;
           x.readsFlags = true;
           x.writesFlags = false;
-        } else if (hi === pageHi && (lo & ~0xfff) === pageLo) {
+        } else if (hi === pageHi && (lo & ~0xfff) === pageLo && (ran === null || ran(lo & 0xfff))) {
           x.targetOffset = lo & 0xfff;
           leaders.add(x.targetOffset);
           work.push(x.targetOffset);
@@ -188,7 +192,7 @@ export function buildRegion(
       byOffset.set(offset, instructions.length);
       instructions.push(x);
       if (x.flow === FLOW_BRANCH) {
-        if (nextOffset < 4096) {
+        if (nextOffset < 4096 && (ran === null || ran(nextOffset))) {
           leaders.add(nextOffset);
           work.push(nextOffset);
         }

@@ -114,14 +114,17 @@ export class Mmu {
   readonly ramView: DataView;
 
   /**
-   * One byte per 4 KiB page of RAM (by RAM offset >>> 12): nonzero when
-   * compiled code was made from it. TLB entries for such a page never serve
-   * writes on the hit path, so every write to it reaches writeSlow, which
-   * reports it (onCodeWrite) before the write lands.
+   * Code tracking, for the decode cache and compiled code: per 4 KiB page of
+   * RAM (RAM offset >>> 12), whether any of it holds code, and which of its
+   * 64 chunks of 64 bytes do (two words per page). TLB entries for a page
+   * with code never serve writes on the hit path, so every write to it
+   * reaches writeSlow, which reports a write to a code chunk (onCodeWrite)
+   * before it lands; writes to the page's other chunks cost only the slow path.
    */
   readonly codePages: Uint8Array;
-  /** Called with the RAM page number when a write reaches a code page. */
-  onCodeWrite: ((ramPage: number) => void) | null = null;
+  readonly codeChunks: Int32Array;
+  /** Called with the RAM page and the chunks of it (bit masks, chunks 0-31 and 32-63) that a write reached. */
+  onCodeWrite: ((ramPage: number, chunksLo: number, chunksHi: number) => void) | null = null;
   /**
    * Set by the slow path when an access reached a device (MMIO) or a code
    * page: compiled code ends its region after the instruction, as the
@@ -160,6 +163,7 @@ export class Mmu {
     this.ramU8 = bus.ram.u8;
     this.ramView = bus.ram.view;
     this.codePages = new Uint8Array(Math.ceil(bus.ram.size / 4096));
+    this.codeChunks = new Int32Array(2 * this.codePages.length);
     this.globalContext = this.allocateContext();
     this.refreshKeys();
   }
@@ -369,7 +373,7 @@ export class Mmu {
       return;
     }
     const ramOffset = (tlb.ramOffset(entry) | offset) >>> 0;
-    if (this.codePages[ramOffset >>> 12] !== 0) this.codeWritten(ramOffset >>> 12);
+    if (this.codePages[ramOffset >>> 12] !== 0) this.codeWritten(ramOffset, size);
     if (size === 1) this.ramU8[ramOffset] = value;
     else if (size === 2) this.ramView.setUint16(ramOffset, value & 0xffff, true);
     else {
@@ -449,7 +453,7 @@ export class Mmu {
       return;
     }
     const at = (ramOffset | offset) >>> 0;
-    if (this.codePages[at >>> 12] !== 0) this.codeWritten(at >>> 12);
+    if (this.codePages[at >>> 12] !== 0) this.codeWritten(at, 1);
     this.ramU8[at] = byte;
   }
 
@@ -464,26 +468,53 @@ export class Mmu {
   // --- Pages holding compiled code ----------------------------------------
 
   /**
-   * Marks a RAM page as holding compiled code: from now on every write to
-   * it takes the slow path. Entries already cached for it lose their
-   * hit-path write rights (their hits are still counted the same, by
-   * lookup, so the TLB figures do not change).
+   * Marks RAM bytes [ramOffset, ramOffset + length) (within one page) as
+   * code that was decoded or compiled. A page that gains its first code
+   * chunk takes its cached entries' hit-path write rights away (their hits
+   * are still counted the same, by lookup, so the TLB figures do not change).
    */
-  markCodePage(ramPage: number): void {
-    if (this.codePages[ramPage] !== 0) return;
-    this.codePages[ramPage] = 1;
+  markCode(ramOffset: number, length: number): void {
+    const page = ramOffset >>> 12;
+    const first = (ramOffset & 0xfff) >>> 6;
+    const last = ((ramOffset & 0xfff) + length - 1) >>> 6;
+    const chunks = this.codeChunks;
+    for (let c = first; c <= last; c++) chunks[2 * page + (c >>> 5)] |= 1 << (c & 31);
+    if (this.codePages[page] !== 0) return;
+    this.codePages[page] = 1;
     const w = this.dWords;
     for (let e = 0; e < w.length; e += ENTRY_WORDS) {
-      if (w[e + 1] !== EMPTY_KEY && (w[e + 2] & PERM_NOT_RAM) === 0 && w[e + 3] >>> 12 === ramPage) w[e + 2] &= ~WRITE_CLASSES;
+      if (w[e + 1] !== EMPTY_KEY && (w[e + 2] & PERM_NOT_RAM) === 0 && w[e + 3] >>> 12 === page) w[e + 2] &= ~WRITE_CLASSES;
     }
   }
 
-  /** A write reached a code page: the page stops being one, and whoever compiled it hears of it first. */
-  private codeWritten(ramPage: number): void {
-    this.codePages[ramPage] = 0;
-    this.sideEffect = true;
-    if (this.onCodeWrite !== null) this.onCodeWrite(ramPage);
+  /** Forgets all code marks (everything decoded or compiled was dropped). */
+  clearCodeMarks(): void {
+    this.codePages.fill(0);
+    this.codeChunks.fill(0);
   }
+
+  /** A write of `size` bytes at RAM offset `ramOffset` (within one page) on a page with code: reports the code chunks it reaches. */
+  private codeWritten(ramOffset: number, size: number): void {
+    const page = ramOffset >>> 12;
+    const first = (ramOffset & 0xfff) >>> 6;
+    const last = ((ramOffset & 0xfff) + size - 1) >>> 6;
+    let lo = 0;
+    let hi = 0;
+    for (let c = first; c <= last; c++) {
+      if (c < 32) lo |= 1 << c;
+      else hi |= 1 << (c - 32);
+    }
+    const chunks = this.codeChunks;
+    lo &= chunks[2 * page];
+    hi &= chunks[2 * page + 1];
+    if ((lo | hi) === 0) return;
+    chunks[2 * page] &= ~lo;
+    chunks[2 * page + 1] &= ~hi;
+    if ((chunks[2 * page] | chunks[2 * page + 1]) === 0) this.codePages[page] = 0;
+    this.sideEffect = true;
+    if (this.onCodeWrite !== null) this.onCodeWrite(page, lo, hi);
+  }
+
 
   /**
    * The TLB entry holding a translation that allows class `cls` at hi:lo,

@@ -18,7 +18,7 @@ export interface Outcome { exception: number; regs: Int32Array; rflags: number; 
 /** cr3's src/cpu/snippet.ts API. */
 export interface SnippetState { regs: Int32Array; rflags: number; data: Uint8Array }
 export interface SnippetResult extends SnippetState { exception: number; instructions: number }
-export type RunSnippet = (code: Uint8Array, initial: SnippetState) => SnippetResult;
+export type RunSnippet = (code: Uint8Array, initial: SnippetState, options?: { jit?: boolean }) => SnippetResult;
 
 const SNIPPET_URL = new URL("../../src/cpu/snippet.ts", import.meta.url);
 
