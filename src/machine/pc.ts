@@ -297,6 +297,7 @@ export class PcMachine {
     }
     const cpu = this.cpu;
     cpu.reset();
+    cpu.invalidateCode(); // the loader wrote RAM behind the MMU's back
     cpu.enterFlatProtectedMode(boot.entry);
     cpu.regs[0] = boot.eax;
     cpu.regs[6] = boot.ebx;
