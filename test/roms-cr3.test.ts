@@ -7,9 +7,15 @@
 // cr3 runs each ROM from its command line with exactly the arguments QEMU got
 // for the golden (the fixed line plus the ROM's qemu-args, with fresh scratch
 // disks), so the test also proves that a user can swap one for the other.
+//
+// Each ROM runs under both tiers: the default (hot code compiled), the
+// interpreter alone (--jit off) and everything compiled at once
+// (--jit-threshold 0, so every instruction of the suite goes through the
+// compiler). All three must print the golden, and agree on the instruction
+// count and on the page-walk, page-fault and data-TLB figures.
 
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -18,15 +24,21 @@ import { sdmGolden, sdmLine } from "./helpers/sdm-golden.ts";
 
 const roms = romNames().filter((name) => !name.startsWith("bench-"));
 
-function runUnderCr3(rom: string, extra: string[] = []): { output: string; status: number | null; stderr: string } {
+/** The --stats-json figures both tiers must agree on (fetch-path figures may differ: compiled code does not fetch). */
+const TIER_FIGURES = ["instructions", "walks", "walkMemoryReads", "pageFaults", "dtlbHits", "dtlbMisses", "cr3Writes", "invlpgs"] as const;
+
+function runUnderCr3(rom: string, extra: string[] = []): { output: string; status: number | null; stderr: string; figures: Record<string, number> } {
   const scratch = mkdtempSync(join(tmpdir(), `cr3-rom-${rom}-`));
   try {
     const args = expandScratchDisks(qemuCommand(rom), scratch);
-    const run = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args, "-display", "none", "--timeout", "150", ...extra], {
+    const statsFile = join(scratch, "stats.json");
+    const run = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args, "-display", "none", "--timeout", "150", "--stats-json", statsFile, ...extra], {
       encoding: "latin1",
       maxBuffer: 64 << 20,
     });
-    return { output: run.stdout, status: run.status, stderr: run.stderr };
+    const stats = existsSync(statsFile) ? (JSON.parse(readFileSync(statsFile, "utf8")) as Record<string, number>) : {};
+    const figures = Object.fromEntries(TIER_FIGURES.map((f) => [f, stats[f]]));
+    return { output: run.stdout, status: run.status, stderr: run.stderr, figures };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -55,13 +67,21 @@ describe("the SDM rule applied to goldens", () => {
 
 describe("test ROMs under cr3", () => {
   for (const rom of roms) {
-    it(`${rom}: cr3 prints the golden (SDM where QEMU differs) and exits as QEMU does`, () => {
+    it(`${rom}: cr3 prints the golden (SDM where QEMU differs) and exits as QEMU does, under both tiers alike`, () => {
       const golden = parseGolden(readFileSync(join(GOLDEN_DIR, `${rom}.txt`), "latin1"));
-      const run = runUnderCr3(rom);
-      // Line by line, so a mismatch names the case.
-      expect(run.output.split("\n"), run.stderr).toEqual(sdmGolden(golden.output).split("\n"));
-      expect(run.status, run.stderr).toBe(golden.exitStatus);
-    }, 180_000);
+      const runs = [
+        { tier: "default (--jit on)", ...runUnderCr3(rom) },
+        { tier: "--jit off", ...runUnderCr3(rom, ["--jit", "off"]) },
+        { tier: "--jit-threshold 0", ...runUnderCr3(rom, ["--jit-threshold", "0"]) },
+      ];
+      for (const run of runs) {
+        // Line by line, so a mismatch names the case.
+        expect(run.output.split("\n"), `${run.tier}: ${run.stderr}`).toEqual(sdmGolden(golden.output).split("\n"));
+        expect(run.status, `${run.tier}: ${run.stderr}`).toBe(golden.exitStatus);
+        expect(typeof run.figures.instructions, `${run.tier}: no --stats-json`).toBe("number");
+        expect({ tier: run.tier, ...run.figures }).toEqual({ tier: run.tier, ...runs[1].figures });
+      }
+    }, 300_000);
   }
 });
 
