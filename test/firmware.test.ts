@@ -49,6 +49,8 @@ interface Cr3Run extends Run {
   /** --stats-json: the disks' sector counts, and the interrupts delivered through the local APIC (the timer's). */
   disks: { name: string; sectorsRead: number; sectorsWritten: number }[];
   apicInterrupts: number;
+  /** The whole --stats-json object. */
+  stats: Record<string, unknown>;
 }
 
 function runCr3(extra: string[] = DISK): Cr3Run {
@@ -70,7 +72,7 @@ function runCr3(extra: string[] = DISK): Cr3Run {
       }
     };
     const statsText = read(statsFile);
-    const stats = statsText === "" ? { disks: [], apicInterrupts: 0 } : (JSON.parse(statsText) as Pick<Cr3Run, "disks" | "apicInterrupts">);
+    const stats = statsText === "" ? { disks: [], apicInterrupts: 0 } : (JSON.parse(statsText) as Pick<Cr3Run, "disks" | "apicInterrupts"> & Record<string, unknown>);
     return {
       output: run.stdout,
       status: run.status,
@@ -78,6 +80,7 @@ function runCr3(extra: string[] = DISK): Cr3Run {
       screen: read(screenFile).split("\n"),
       disks: stats.disks,
       apicInterrupts: stats.apicInterrupts,
+      stats,
     };
   } finally {
     rmSync(out, { recursive: true, force: true });
@@ -427,6 +430,19 @@ describe("firmware: the teaching kernel", () => {
     expect(often.apicInterrupts).toBeGreaterThan(4 * usual.apicInterrupts);
     expect(often.output.split("\n")).toEqual(usual.output.split("\n"));
   }, 240_000);
+
+  it("both tiers run it alike: --jit off and --jit-threshold 0 print the same screen and lines as the default, with the same instructions, walks, faults, data-TLB figures and disk traffic", () => {
+    const same = ["instructions", "walks", "walkMemoryReads", "pageFaults", "pageFaultsByCause", "dtlbHits", "dtlbMisses", "cr3Writes", "invlpgs", "apicInterrupts", "disks", "exitStatus"];
+    const pick = (r: Cr3Run): Record<string, unknown> => Object.fromEntries(same.map((k) => [k, r.stats[k]]));
+    const usual = runCr3();
+    expect(usual.status, usual.stderr).toBe(1);
+    for (const extra of [["--jit", "off"], ["--jit-threshold", "0"]]) {
+      const other = runCr3([...DISK, ...extra]);
+      expect(other.output.split("\n"), extra.join(" ")).toEqual(usual.output.split("\n"));
+      expect(other.screen, extra.join(" ")).toEqual(usual.screen);
+      expect({ tier: extra.join(" "), ...pick(other) }).toEqual({ tier: extra.join(" "), ...pick(usual) });
+    }
+  }, 300_000);
 
   it.skipIf(!inCi && !haveQemu)("QEMU boots the same image and prints the same as cr3", () => {
     expect(haveQemu, `CI must install ${QEMU}`).toBe(true);
