@@ -268,6 +268,18 @@ describe("parseArgs: the platform's options", () => {
     expect(ok("k.elf", "-rtc", "base=2020-01-02").rtcBase).toBe(Date.UTC(2020, 0, 2));
     expect(ok("k.elf").rtcBase).toBeUndefined();
   });
+  it("--jit on|off and --jit-threshold N choose the tiers; anything else is a one-line error", () => {
+    expect(ok("k.elf").jit).toBe(true);
+    expect(ok("k.elf").jitThreshold).toBeUndefined();
+    expect(ok("k.elf", "--jit", "off").jit).toBe(false);
+    expect(ok("k.elf", "--jit=on").jit).toBe(true);
+    expect(ok("k.elf", "--jit-threshold", "0").jitThreshold).toBe(0);
+    expect(ok("k.elf", "--jit-threshold", "5000").jitThreshold).toBe(5000);
+    expect(err("k.elf", "--jit", "maybe")).toBe("--jit maybe: cr3 accepts --jit on or --jit off");
+    expect(err("k.elf", "--jit-threshold", "-1")).toMatch(/^--jit-threshold -1: expected a whole number/);
+    expect(err("k.elf", "--jit-threshold", "1e3")).toMatch(/^--jit-threshold 1e3: expected a whole number/);
+  });
+
   it("-rtc clock=host and --clock host select host time; -icount selects virtual time", () => {
     expect(ok("k.elf").clock).toBe("virtual");
     expect(ok("k.elf", "-rtc", "clock=host").clock).toBe("host");

@@ -169,7 +169,14 @@ function haltingKernel(): Uint8Array {
   return image;
 }
 
-describe("cr3 KERNEL on the PC platform", () => {
+// Every guest here runs under each tier: the default, the interpreter alone, and everything compiled at once.
+const TIERS: [string, string[]][] = [
+  ["default tier", []],
+  ["--jit off", ["--jit", "off"]],
+  ["--jit-threshold 0", ["--jit-threshold", "0"]],
+];
+
+describe.each(TIERS)("cr3 KERNEL on the PC platform (%s)", (_tierName, tier) => {
   const QEMU_FLAGS = ["-m", "256", "-serial", "stdio", "-no-reboot", "-nographic", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"];
 
   it("a disk's writes reach its file at the end of the run, and never with snapshot=on", () => {
@@ -183,8 +190,8 @@ describe("cr3 KERNEL on the PC platform", () => {
     };
     const kept = blank("kept.img");
     const scratch = blank("scratch.img");
-    const a = cr3("-kernel", "test-roms/images/disk.elf", ...QEMU_FLAGS, "-drive", `file=${kept},format=raw,index=0`);
-    const b = cr3("-kernel", "test-roms/images/disk.elf", ...QEMU_FLAGS, "-drive", `file=${scratch},format=raw,index=0,snapshot=on`);
+    const a = cr3("-kernel", "test-roms/images/disk.elf", ...QEMU_FLAGS, ...tier, "-drive", `file=${kept},format=raw,index=0`);
+    const b = cr3("-kernel", "test-roms/images/disk.elf", ...QEMU_FLAGS, ...tier, "-drive", `file=${scratch},format=raw,index=0,snapshot=on`);
     expect(a.status, a.stderr).toBe(b.status);
     expect(a.stdout).toBe(b.stdout);
     // The ROM writes LBA 1 with pattern(lba, i) = lba * 0x9E37 + i * 0x0101 + 0x5A per 16-bit word.
@@ -195,7 +202,7 @@ describe("cr3 KERNEL on the PC platform", () => {
   });
 
   it("SIGTERM ends the run in one line with status 0, as QEMU does", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "-kernel", "test-roms/images/bench-compute.elf", "-serial", "none", "-display", "none"]);
+    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "-kernel", "test-roms/images/bench-compute.elf", "-serial", "none", "-display", "none", ...tier]);
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     await new Promise((r) => setTimeout(r, 2500));
@@ -215,7 +222,7 @@ describe("cr3 KERNEL on the PC platform", () => {
     const dir = mkdtempSync(join(tmpdir(), "cr3-kbd-"));
     const kernel = join(dir, "kbd.bin");
     writeFileSync(kernel, image);
-    const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", kernel, ...QEMU_FLAGS, "-display", "none", "--stdin", "keyboard", "--timeout", "30"], {
+    const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", kernel, ...QEMU_FLAGS, ...tier, "-display", "none", "--stdin", "keyboard", "--timeout", "30"], {
       encoding: "utf8",
       input: "aB\n",
     });
@@ -238,7 +245,7 @@ describe("cr3 KERNEL on the PC platform", () => {
     const dir = mkdtempSync(join(tmpdir(), "cr3-end-"));
     const kernel = join(dir, "k.bin");
     writeFileSync(kernel, Buffer.from(hex, "hex"));
-    const r = cr3(kernel, "-nodefaults", "-nographic", "-no-reboot", ...(flags.length > 0 ? flags : ["-serial", "stdio"]), "--timeout", "30");
+    const r = cr3(kernel, "-nodefaults", "-nographic", "-no-reboot", ...tier, ...(flags.length > 0 ? flags : ["-serial", "stdio"]), "--timeout", "30");
     expect(r.stdout).toBe(want.stdout);
     expect(r.stderr).toMatch(want.stderr);
     expect(r.status).toBe(want.status);
@@ -255,7 +262,7 @@ describe("cr3 KERNEL on the PC platform", () => {
     const dir = mkdtempSync(join(tmpdir(), "cr3-handoff-"));
     const kernel = join(dir, "handoff.bin");
     writeFileSync(kernel, image);
-    const r = cr3(kernel, ...QEMU_FLAGS, "-display", "none");
+    const r = cr3(kernel, ...QEMU_FLAGS, ...tier, "-display", "none");
     // QEMU 7.2 printed exactly this (after SeaBIOS's banner) for the same image.
     expect(r.stdout).toBe(
       "0008 0010 0010 0027 000C 02B8 0000 0000 0000 0000 0000 FFFF 00CF 9A00 0000 FFFF 00CF 9300 0000 FFFF 0000 9E00 0000 FFFF 0000 9200 0000 6F08 0097 0011 ",
