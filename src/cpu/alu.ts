@@ -379,6 +379,23 @@ export function doubleShift(cpu: Cpu, left: boolean, size: number, d: number, dh
 /** The 128-bit product or dividend as four 32-bit words, low first. */
 export const wide = new Int32Array(4);
 
+/**
+ * The low 64 bits of a 64x64 product (signed or not, they are the same): the
+ * value of a truncating IMUL, which compiled code computes alone when its
+ * flags are dead (src/jit/emit.ts). Returns the low half; the high half in cpu.hi.
+ */
+export function mulLow64(cpu: Cpu, aLo: number, aHi: number, bLo: number, bHi: number): number {
+  const a0 = aLo & 0xffff, a1 = aLo >>> 16;
+  const b0 = bLo & 0xffff, b1 = bLo >>> 16;
+  const m1 = a1 * b0;
+  const m2 = a0 * b1;
+  // Bits 63:32 of aLo * bLo: the carries out of the middle 16-bit column, exactly.
+  const carry = (((a0 * b0) >>> 16) + (m1 & 0xffff) + (m2 & 0xffff)) >>> 16;
+  const high = a1 * b1 + Math.floor(m1 / 65536) + Math.floor(m2 / 65536) + carry;
+  cpu.hi = (high + Math.imul(aLo, bHi) + Math.imul(aHi, bLo)) | 0;
+  return Math.imul(aLo, bLo);
+}
+
 /** Unsigned 64x64 -> 128 multiply into `wide` (16-bit limbs keep every partial sum exact). */
 function mulU64(aLo: number, aHi: number, bLo: number, bHi: number): void {
   const a0 = aLo & 0xffff, a1 = aLo >>> 16, a2 = aHi & 0xffff, a3 = aHi >>> 16;

@@ -1052,21 +1052,15 @@ export class Cpu {
   }
 
   /**
-   * The RAM offset of the code page holding linear hi:lo if the fetch path
-   * already holds its translation (valid for this MMU generation and fetch
-   * class), else -1. No side effects: no ITLB lookup, no fault.
+   * The RAM offset of the code page holding linear hi:lo, as the fetch of an
+   * instruction at RIP = hi:lo finds it (-1: not plain RAM): the same
+   * translation, ITLB lookup and #PF as fetchDecode's, so compiled code
+   * entered here leaves the same TLB and walk figures as the interpreter.
    */
-  cachedCodePage(lo: number, hi: number): number {
-    const page = (lo >>> 12) & CODE_PAGES_MASK;
-    if (
-      this.codePageLo[page] === (lo & ~0xfff) &&
-      this.codePageHi[page] === hi &&
-      this.codePageGeneration[page] === this.mmu.generation &&
-      this.codePageClass[page] === this.fetchClass
-    ) {
-      return this.codePageRam[page];
-    }
-    return -1;
+  fetchPage(lo: number, hi: number): number {
+    this.startLo = this.ripLo;
+    this.startHi = this.ripHi;
+    return this.codePage(lo, hi);
   }
 
   /**

@@ -421,6 +421,13 @@ class Emitter implements MemoryContext {
     if (x.flagsLiveAfter) this.emit(`fo = ${LAZY_LOGIC}; fz = ${size}; fr = v; frh = vh; fd = 0; fdh = 0; fs = 0; fsh = 0;`);
   }
 
+  /** v/vh = the truncated product (IMUL with two or three operands): imulTruncating with live flags, else the bare low half. */
+  private imul(x: RegionInstruction, size: number, a: string, ah: string, b: string, bh: string): void {
+    if (x.flagsLiveAfter) this.emit(`fo = -1; v = imulTruncating(cpu, ${size}, ${a}, ${ah}, ${b}, ${bh}); vh = cpu.hi;`);
+    else if (size === 8) this.emit(`v = mulLow64(cpu, ${a}, ${ah}, ${b}, ${bh}); vh = cpu.hi;`);
+    else this.emit(`v = ${size === 4 ? `Math.imul(${a}, ${b})` : `Math.imul(${a}, ${b}) & 65535`}; vh = 0;`);
+  }
+
   /** INC/DEC r/m (FE/FF /0-1), keeping CF (alu.ts incDec). */
   private incDec(x: RegionInstruction, size: number, dec: boolean): void {
     this.readRm(x, size, this.mode.writeClass, "d", "dh");
@@ -529,7 +536,7 @@ class Emitter implements MemoryContext {
         case 0x6b: {
           const size = i.operandSize;
           this.readRm(x, size, this.mode.readClass, "d", "dh");
-          this.emit(`fo = -1; v = imulTruncating(cpu, ${size}, d, dh, ${i.immediateLo | 0}, ${i.immediateHi | 0}); vh = cpu.hi;`);
+          this.imul(x, size, "d", "dh", `${i.immediateLo | 0}`, `${i.immediateHi | 0}`);
           this.writeReg(size, i.reg, i.rex, "v", "vh");
           break;
         }
@@ -664,7 +671,7 @@ class Emitter implements MemoryContext {
       const size = i.operandSize;
       this.readRm(x, size, this.mode.readClass, "s", "sh");
       this.readReg(size, i.reg, 1, "d", "dh");
-      this.emit(`fo = -1; v = imulTruncating(cpu, ${size}, d, dh, s, sh); vh = cpu.hi;`);
+      this.imul(x, size, "d", "dh", "s", "sh");
       this.writeReg(size, i.reg, 1, "v", "vh");
     } else if (op === 0x0d || (op >= 0x18 && op <= 0x1f)) {
       // hint NOPs
@@ -722,7 +729,7 @@ class Emitter implements MemoryContext {
     // Named after its page, so a profile (node --cpu-prof) tells regions apart.
     const name = `region_${(region.pageHi >>> 0).toString(16)}_${(region.pageLo >>> 0).toString(16)}`;
     const source = `"use strict";
-const alu = h.alu, incDec = h.incDec, shift = h.shift, imulTruncating = h.imulTruncating, execute = h.execute, GX = h.GUEST_EXCEPTION;
+const alu = h.alu, incDec = h.incDec, shift = h.shift, imulTruncating = h.imulTruncating, mulLow64 = h.mulLow64, execute = h.execute, GX = h.GUEST_EXCEPTION;
 const RET = h.retired, R = cpu.regs, W = M.dWords, H = M.dHits, DV = M.ramView, U8 = cpu.ram, SB = cpu.segBaseLo, SBH = cpu.segBaseHi;
 return (function ${name}(label) {
   let ${declare ? declare + ", " : ""}v = 0, vh = 0, d = 0, dh = 0, s = 0, sh = 0, t = 0, ea = 0, eh = 0, e = 0, k = 0, at = 0, n = 0, c = false, se = false, fb = false, fo = -1, fz = 0, fr = 0, frh = 0, fd = 0, fdh = 0, fs = 0, fsh = 0;

@@ -1,7 +1,8 @@
 // Tier 1: the dispatcher between the interpreter and compiled regions.
 // Before each interpreted instruction the CPU's run loop asks enter(): the
-// RIP's code page must already be translated by the fetch path (the same
-// check fetch makes: MMU generation and fetch class), and the entry point,
+// RIP's code page is translated as the fetch of that instruction would
+// (Cpu.fetchPage: the fetch path's cached translation while the MMU
+// generation and fetch class hold, else an ITLB lookup), and the entry point,
 // keyed by RAM offset plus the mode bits compiled code depends on, is looked
 // up. A miss counts; at `threshold` executions the region around it is
 // compiled. A hit runs the region, then the next one, while nothing needs
@@ -10,7 +11,7 @@
 import { CS, type CompiledCode, type Cpu, GUEST_EXCEPTION } from "../cpu/cpu.ts";
 import { TF } from "../cpu/flags.ts";
 import { execute } from "../cpu/execute.ts";
-import { alu, imulTruncating, incDec, shift } from "../cpu/alu.ts";
+import { alu, imulTruncating, incDec, mulLow64, shift } from "../cpu/alu.ts";
 import type { Mmu } from "../mmu/mmu.ts";
 import { CodeCache, type CompiledRegion } from "./code-cache.ts";
 import { emitRegion } from "./emit.ts";
@@ -23,7 +24,7 @@ export const DEFAULT_THRESHOLD = 100;
 type Counter = Float64Array;
 
 function helpers(retired: Counter) {
-  return { alu, incDec, shift, imulTruncating, execute, GUEST_EXCEPTION, retired };
+  return { alu, incDec, shift, imulTruncating, mulLow64, execute, GUEST_EXCEPTION, retired };
 }
 type Helpers = ReturnType<typeof helpers>;
 
@@ -87,7 +88,7 @@ export class JitEngine implements CompiledCode {
         if (cpu.codeSize !== 32 || cpu.segFlat[CS] === 0) return ran;
         hi = 0;
       }
-      const pageRam = cpu.cachedCodePage(lo, hi);
+      const pageRam = cpu.fetchPage(lo, hi);
       if (pageRam < 0) return ran;
       const address = pageRam + (lo & 0xfff);
       const key = JitEngine.modeKey(cpu);
