@@ -76,7 +76,6 @@ export function linearAddress(c: MemoryContext, seg: number, size: number, write
 }
 
 const OFFSET_LIMIT = [0, 0xfff, 0xffe, 0, 0xffc, 0, 0, 0, 0xff8];
-const METHOD = ["", "8", "16", "", "32", "", "", "", "64"];
 
 /** The hit test of Mmu.dataHit for class `cls` at ea/eh; leaves the entry in e. */
 function hitTest(c: MemoryContext, size: number, cls: number): string {
@@ -106,7 +105,7 @@ export function load(c: MemoryContext, size: number, cls: number, dst: string, d
   else if (size === 2) hit = `${dst} = DV.getUint16(t, true);`;
   else if (size === 4) hit = `${dst} = DV.getInt32(t, true);`;
   else hit = `${dst} = DV.getInt32(t, true); ${dstHi} = DV.getInt32(t + 4, true);`;
-  const call = size === 8 ? `${dst} = M.read64(ea, eh, ${cls}); ${dstHi} = M.high;` : `${dst} = M.read${METHOD[size]}(ea, eh, ${cls});`;
+  const call = size === 8 ? `${dst} = M.readSlow(ea, eh, ${cls}, 8); ${dstHi} = M.high;` : `${dst} = M.readSlow(ea, eh, ${cls}, ${size});`;
   return `${hitTest(c, size, cls)} { H[(e >> 1) | 2]++; t = (W[e | 3] | (ea & 4095)) >>> 0; ${hit} } else { ${slowPath(call, pos)} }`;
 }
 
@@ -117,6 +116,6 @@ export function store(c: MemoryContext, size: number, cls: number, lo: string, h
   else if (size === 2) hit = `DV.setUint16(t, ${lo} & 65535, true);`;
   else if (size === 4) hit = `DV.setInt32(t, ${lo}, true);`;
   else hit = `DV.setInt32(t, ${lo}, true); DV.setInt32(t + 4, ${hi}, true);`;
-  const call = size === 8 ? `M.write64(ea, eh, ${cls}, ${lo}, ${hi});` : `M.write${METHOD[size]}(ea, eh, ${cls}, ${lo});`;
+  const call = `M.writeSlow(ea, eh, ${cls}, ${size}, ${lo}, ${size === 8 ? hi : "0"});`;
   return `${hitTest(c, size, cls)} { H[(e >> 1) | 2]++; t = (W[e | 3] | (ea & 4095)) >>> 0; ${hit} } else { ${slowPath(call, pos)} }`;
 }

@@ -314,7 +314,8 @@ export class Mmu {
 
   // --- The slow path ---------------------------------------------------------
 
-  private readSlow(lo: number, hi: number, cls: number, size: number): number {
+  /** The access methods' slow path; compiled code calls it once its inlined hit test failed. 8 bytes: high half in `high`. */
+  readSlow(lo: number, hi: number, cls: number, size: number): number {
     const tlb = ((FETCH_CLASSES >>> cls) & 1) !== 0 ? this.itlb : this.dtlb;
     const offset = lo & PAGE_MASK;
     if (offset + size > 4096) return this.readCrossing(tlb, lo, hi, cls, size);
@@ -354,7 +355,8 @@ export class Mmu {
     }
   }
 
-  private writeSlow(lo: number, hi: number, cls: number, size: number, value: number, valueHigh: number): void {
+  /** The write methods' slow path; compiled code calls it once its inlined hit test failed. */
+  writeSlow(lo: number, hi: number, cls: number, size: number, value: number, valueHigh: number): void {
     const offset = lo & PAGE_MASK;
     if (offset + size > 4096) {
       this.writeCrossing(lo, hi, cls, size, value, valueHigh);
