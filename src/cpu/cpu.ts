@@ -211,6 +211,8 @@ export class Cpu {
   private readonly fetchBuffer = new Uint8Array(16);
   /** Times the code-page translation had to be looked up again (an ITLB lookup); other fetches reuse it. */
   codePageLookups = 0;
+  /** Fetches (and entries into compiled code) that reused a code page's translation. */
+  codePageHits = 0;
   /** The instruction being executed: a decode-cache entry, or slowInsn. */
   insn: DecodedInstruction;
   /**
@@ -1011,6 +1013,7 @@ export class Cpu {
       this.codePageGeneration[page] === mmu.generation &&
       this.codePageClass[page] === this.fetchClass
     ) {
+      this.codePageHits++;
       return this.codePageRam[page];
     }
     this.codePageLookups++;
