@@ -3,9 +3,11 @@
 // when installed, under QEMU with the goldens' command line, alternating the
 // two, and prints medians and ranges. QEMU's time is wall time minus its
 // start-up, measured on the boot ROM in the same run; cr3's is the guest run
-// time it reports. Builds dist/ first unless --no-build or --cr3 FILE (another
-// build of the CLI, e.g. to compare two versions).
-// Usage: node scripts/bench.mjs roms [--runs N] [--timeout SECONDS] [--no-build] [--cr3 FILE] [--no-qemu] [rom ...]
+// time it reports. cr3 also runs with --jit off (the interpreter alone) in the
+// same rounds, so the compiler's speed-up is measured side by side (skip it
+// with --no-interpreter). Builds dist/ first unless --no-build or --cr3 FILE
+// (another build of the CLI, e.g. to compare two versions).
+// Usage: node scripts/bench.mjs roms [--runs N] [--timeout SECONDS] [--no-build] [--cr3 FILE] [--no-qemu] [--no-interpreter] [rom ...]
 
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -27,9 +29,9 @@ import { sdmGolden } from "../test/helpers/sdm-golden.ts";
 
 /** The ROMs, with the issue's goal for cr3 time / QEMU time where it sets one. */
 const ROMS: readonly { name: string; goal?: number; what: string }[] = [
-  { name: "bench-compute", goal: 20, what: "compute loop" },
-  { name: "bench-tlbmiss", goal: 1, what: "TLB-miss bound" },
-  { name: "bench-cr3switch", what: "CR3-switch bound: 4 address spaces, a phase without PCID, then one with" },
+  { name: "bench-compute", goal: 25, what: "compute loop" },
+  { name: "bench-tlbmiss", goal: 0.5, what: "TLB-miss bound" },
+  { name: "bench-cr3switch", goal: 0.2, what: "CR3-switch bound: 4 address spaces, a phase without PCID, then one with" },
   { name: "isa64", what: "mix: integer ISA cases, serial output" },
   { name: "paging-rights", what: "mix: paging, faults, CR3 writes" },
 ];
@@ -61,18 +63,20 @@ interface Options {
   timeoutSeconds: number;
   build: boolean;
   qemu: boolean;
+  interpreter: boolean;
   cli: string;
   roms: string[];
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const o: Options = { runs: 3, timeoutSeconds: 600, build: true, qemu: true, cli: "dist/cli.js", roms: [] };
+  const o: Options = { runs: 3, timeoutSeconds: 600, build: true, qemu: true, interpreter: true, cli: "dist/cli.js", roms: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--runs") o.runs = positive(a, argv[++i]);
     else if (a === "--timeout") o.timeoutSeconds = positive(a, argv[++i]);
     else if (a === "--no-build") o.build = false;
     else if (a === "--no-qemu") o.qemu = false;
+    else if (a === "--no-interpreter") o.interpreter = false;
     else if (a === "--cr3") {
       o.cli = argv[++i] ?? usage("--cr3 needs a file");
       o.build = false;
@@ -95,7 +99,7 @@ function positive(flag: string, value: string | undefined): number {
 
 function usage(message: string): never {
   console.error(`bench:roms: ${message}`);
-  console.error("usage: npm run bench:roms -- [--runs N] [--timeout SECONDS] [--no-build] [--cr3 FILE] [--no-qemu] [rom ...]");
+  console.error("usage: npm run bench:roms -- [--runs N] [--timeout SECONDS] [--no-build] [--cr3 FILE] [--no-qemu] [--no-interpreter] [rom ...]");
   process.exit(2);
 }
 
@@ -129,12 +133,12 @@ function goldenIterations(rom: string): number | undefined {
 
 type Cr3Run = { ok: true; stats: Cr3Stats; mismatch: string } | { ok: false; error: string };
 
-function runCr3(cli: string, rom: string, statsFile: string, timeoutSeconds: number): Cr3Run {
+function runCr3(cli: string, rom: string, statsFile: string, timeoutSeconds: number, extra: readonly string[] = []): Cr3Run {
   rmSync(statsFile, { force: true });
   const args = [
     cli, "-kernel", imagePath(rom), "-m", "256", "-serial", "stdio",
     "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-no-reboot", "-nographic",
-    "-display", "none", ...extraQemuArgs(rom), "--stats-json", statsFile,
+    "-display", "none", ...extraQemuArgs(rom), "--stats-json", statsFile, ...extra,
   ];
   const run = spawnSync(process.execPath, args, {
     encoding: "latin1",
@@ -178,6 +182,9 @@ function timeQemu(rom: string): QemuTime {
 
 interface Samples {
   cr3: Cr3Stats[];
+  /** cr3 --jit off. */
+  interpreter: Cr3Stats[];
+  interpreterError?: string;
   cr3Error?: string;
   cr3Mismatch?: string;
   qemu: number[];
@@ -222,7 +229,7 @@ const statsFile = join(work, "stats.json");
 const probe = runCr3(opts.cli, STARTUP_ROM, statsFile, opts.timeoutSeconds);
 const cr3Error = probe.ok ? undefined : probe.error;
 
-const samples = new Map<string, Samples>(opts.roms.map((rom) => [rom, { cr3: [], qemu: [] }]));
+const samples = new Map<string, Samples>(opts.roms.map((rom) => [rom, { cr3: [], interpreter: [], qemu: [] }]));
 const startup: number[] = [];
 console.log(
   `${opts.runs} run${opts.runs > 1 ? "s" : ""} of ${opts.roms.join(", ")}` +
@@ -255,20 +262,28 @@ for (let round = 0; round < opts.runs; round++) {
         if (r.mismatch) s.qemuMismatch ??= r.mismatch;
       }
     };
-    for (const step of qemuFirst ? [qemuStep, cr3Step] : [cr3Step, qemuStep]) step();
+    const interpreterStep = () => {
+      if (!opts.interpreter || cr3Error || s.interpreterError) return;
+      const r = runCr3(opts.cli, rom, statsFile, opts.timeoutSeconds, ["--jit", "off"]);
+      if (!r.ok) s.interpreterError = r.error;
+      else s.interpreter.push(r.stats);
+    };
+    for (const step of qemuFirst ? [qemuStep, cr3Step, interpreterStep] : [cr3Step, interpreterStep, qemuStep]) step();
   }
 }
 rmSync(work, { recursive: true, force: true });
 
 const startupSeconds = startup.length ? median(startup) : 0;
 const rows: string[][] = [[
-  "ROM", "guest insns", "cr3 s", "MIPS", "dTLB hits", "iTLB hits", "walks/1k acc", "QEMU s", "cr3/QEMU", "goal",
+  "ROM", "guest insns", "cr3 s", "MIPS", "--jit off s", "JIT speed-up", "dTLB hits", "iTLB hits", "walks/1k acc", "QEMU s", "cr3/QEMU", "goal",
 ]];
 const notes: string[] = [];
 for (const rom of opts.roms) {
   const s = samples.get(rom)!;
   const spec = ROMS.find((r) => r.name === rom);
   const cr3Seconds = s.cr3.map((x) => x.seconds);
+  const interpreterSeconds = s.interpreter.map((x) => x.seconds);
+  const speedups = interpreterSeconds.slice(0, cr3Seconds.length).map((t, i) => t / cr3Seconds[i]);
   const qemuSeconds = s.qemu.map((x) => x - startupSeconds);
   // Paired by round: run i of cr3 against run i of QEMU.
   const ratios = cr3Seconds.slice(0, qemuSeconds.length).map((c, i) => c / qemuSeconds[i]);
@@ -282,6 +297,8 @@ for (const rom of opts.roms) {
     last ? count(last.instructions) : "—",
     withRange(cr3Seconds, secs),
     withRange(s.cr3.map((x) => x.instructions / x.seconds / 1e6), (x) => x.toFixed(1)),
+    withRange(interpreterSeconds, secs),
+    withRange(speedups, (x) => x.toFixed(2)),
     last ? pct(last.dtlbHits, last.dtlbMisses) : "—",
     last ? pct(last.itlbHits, last.itlbMisses) : "—",
     last && accesses > 0 ? ((1000 * last.walks) / accesses).toFixed(1) : "—",
@@ -299,6 +316,9 @@ for (const rom of opts.roms) {
   }
   notes.push(`${rom}: ${facts.join("; ")}`);
   if (s.cr3Error) notes.push(`  cr3 failed: ${s.cr3Error}`);
+  if (s.interpreterError) notes.push(`  cr3 --jit off failed: ${s.interpreterError}`);
+  const tiersDiffer = s.interpreter.some((x) => x.instructions !== last?.instructions || x.walks !== last?.walks || x.dtlbHits !== last?.dtlbHits);
+  if (last && tiersDiffer) notes.push(`  the tiers DIFFER: --jit off retired or walked differently from the default`);
   if (s.cr3Mismatch) notes.push(`  cr3's output DIFFERS from the golden at ${s.cr3Mismatch}`);
   if (s.qemuError) notes.push(`  ${s.qemuError}`);
   if (s.qemuMismatch) notes.push(`  QEMU's output DIFFERS from the golden at ${s.qemuMismatch}`);
@@ -308,7 +328,8 @@ printTable(rows);
 console.log("");
 for (const n of notes) console.log(n);
 console.log("");
-console.log("Medians over the runs, (min–max); cr3/QEMU pairs run i of each. cr3 s: guest run time cr3 reports;");
+console.log("Medians over the runs, (min–max); cr3/QEMU pairs run i of each. cr3 s: guest run time cr3 reports (default tier:");
+console.log("hot code compiled); --jit off s: the same with the interpreter alone; JIT speed-up: --jit off s / cr3 s, paired by run;");
 if (haveQemu) {
   console.log(`QEMU s: wall time minus QEMU's start-up, ${secs(startupSeconds)} s (median of ${startup.length} boot${startup.length > 1 ? "s" : ""} of ${STARTUP_ROM}).`);
 } else {
