@@ -541,3 +541,37 @@ export function describeStream(c: StreamCase): string {
     `rflags=${c.rflags.toString(16)}; the data area is random (seeded)`,
   ].join("\n");
 }
+
+// ------------------------------------------------------------ shrinking
+
+/** What the generator appends to every stream: 16 NOPs and HLT. */
+const TAIL = 17;
+
+/** The stream with `body` as its code (the NOPs and HLT appended again). */
+export function withBody(c: StreamCase, body: Uint8Array): StreamCase {
+  const code = new Uint8Array(body.length + TAIL).fill(0x90);
+  code.set(body);
+  code[code.length - 1] = 0xf4;
+  return { ...c, code };
+}
+
+/**
+ * A smaller stream that still mismatches: byte runs are left out of the
+ * code, halving the run length, while `mismatches` holds (at most
+ * `attempts` tries).
+ */
+export function shrinkStream(c: StreamCase, mismatches: (s: StreamCase) => boolean, attempts = 400): StreamCase {
+  let body = c.code.subarray(0, c.code.length - TAIL);
+  let tries = 0;
+  for (let run = Math.max(1, body.length >> 1); run >= 1 && tries < attempts; run >>= 1) {
+    for (let at = 0; at < body.length && tries < attempts; ) {
+      const shorter = new Uint8Array(body.length - Math.min(run, body.length - at));
+      shorter.set(body.subarray(0, at));
+      shorter.set(body.subarray(at + run), at);
+      tries++;
+      if (mismatches(withBody(c, shorter))) body = shorter;
+      else at += run;
+    }
+  }
+  return withBody(c, body);
+}
