@@ -1,5 +1,6 @@
 // Code that changes under the compiler: test/guest/smc.asm stores into the
-// instruction after the store, into its own loop, into a hot function; reads
+// instruction after the store (in 64-bit mode, and in 32-bit protected mode
+// with paging off), into its own loop, into a hot function; reads
 // disk sectors of code over a hot page (ATA PIO, rep insw); switches one
 // linear page between two frames of different code by its PTE (INVLPG) and
 // by CR3; and writes a frame through one linear page while executing it
@@ -16,6 +17,7 @@
 // every case must print PASS. QEMU 7.2 prints (after SeaBIOS's banner), and
 // exits with status 1:
 //   smc: self-modifying code
+//   p32 next instruction's immediate, 32-bit, paging off: last=0x88b4a55b sum=0xbbcfa8f6 PASS
 //   a1 next instruction's immediate: last=0xcacb21bb sum=0x1db329b6 PASS
 //   a2 next instruction's opcode: last=0x123451c8 sum=0xac34a79e PASS
 //   a3 immediate across a 64-byte boundary: last=0xac6c0c3b sum=0x99a108a6 PASS
@@ -51,7 +53,7 @@ if (!haveQemu && !inCi) console.warn(`jit-smc: ${QEMU} not found: cr3's tiers ar
 if (!haveNasm && !inCi) console.warn("jit-smc: nasm not found: the rebuild check of test/guest/smc.bin is skipped (Debian: apt-get install nasm)");
 
 /** The cases, in the order the guest prints them. */
-const CASES = ["a1", "a2", "a3", "a4", "b1", "b2", "b3", "b4", "c", "d1", "d2", "e"];
+const CASES = ["p32", "a1", "a2", "a3", "a4", "b1", "b2", "b3", "b4", "c", "d1", "d2", "e"];
 
 /**
  * The disk: four sectors of code (the rest of each 0xcc), which case c reads

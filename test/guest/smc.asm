@@ -7,6 +7,7 @@
 ; computed alongside, without running the changed code). Then "done" and
 ; isa-debug-exit (status 1 under QEMU).
 ;
+;   p32 a1 (below) in 32-bit protected mode with paging off, before long mode
 ;   a1  a store rewrites the immediate of the very next instruction, in the
 ;       same basic block, every iteration
 ;   a2  a store rewrites the next instruction's opcode (ADD <-> SUB)
@@ -55,10 +56,13 @@ W_LIN   equ 0x202000                    ; e: PT1[2] -> FRAME_C, written
         add %1, %2
 %endmacro
 
-start:  PREPARE_LONG_MODE
+start:  mov esp, KSTACK
+        call case_p32                   ; 32-bit protected mode, paging off: before long mode
+        PREPARE_LONG_MODE
         ENTER_LONG_MODE
         mov rsi, s_hello
         call puts
+        call print_p32
         call setup_tables
         call case_a1
         call case_a2
@@ -73,6 +77,32 @@ start:  PREPARE_LONG_MODE
         call case_d2
         call case_e
         FINISH
+
+; p32: a1 in 32-bit protected mode with paging off (the multiboot state): the results go to p32_out
+bits 32
+case_p32:
+        xor esi, esi                    ; observed checksum
+        xor edi, edi                    ; expected
+        xor ecx, ecx
+.loop:  imul eax, ecx, 0x2545f491
+        mov [.p + 1], eax
+.p:     mov edx, 0
+        MIX esi, edx
+        MIX edi, eax
+        mov [p32_out], edx
+        inc ecx
+        cmp ecx, N
+        jb .loop
+        mov [p32_out + 4], esi
+        mov [p32_out + 8], edi
+        ret
+bits 64
+print_p32:
+        mov r10d, [p32_out]
+        mov r8d, [p32_out + 4]
+        mov r9d, [p32_out + 8]
+        mov rsi, s_p32
+        jmp report
 
 ; PT1 under lib64's tree, and the second tree, identity-mapping the first 2 MiB as lib64's does
 setup_tables:
@@ -582,6 +612,8 @@ case_e:
         mov rsi, s_empty
         jmp report
 
+align 4
+p32_out: dd 0, 0, 0
 s_hello: db "smc: self-modifying code", 10, 0
 s_last: db " last=", 0
 s_sum:  db " sum=", 0
@@ -592,6 +624,7 @@ s_froma: db " from-a=", 0
 s_fromb: db " from-b=", 0
 s_rewrites: db " rewrites=", 0
 s_empty: db 0
+s_p32:  db "p32 next instruction's immediate, 32-bit, paging off:", 0
 s_a1:   db "a1 next instruction's immediate:", 0
 s_a2:   db "a2 next instruction's opcode:", 0
 s_a3:   db "a3 immediate across a 64-byte boundary:", 0
