@@ -58,7 +58,7 @@ export interface EmittedRegion {
   ripLo: Int32Array;
   ripHi: Int32Array;
   position: Int32Array;
-  /** Label of the block starting at each page offset, or -1. */
+  /** The checked label (2b+1) of the block starting at each page offset, or -1. */
   labels: Int16Array;
 }
 
@@ -76,6 +76,12 @@ class Emitter implements MemoryContext {
   /** Index of the instruction being emitted, and its position in its block. */
   private index = 0;
   private pos = 0;
+  /**
+   * Code that records the flags of the instruction being emitted when it
+   * left them dead: run only if the region ends right after it (a device or
+   * code write), where the next instruction is the interpreter's.
+   */
+  private deadFlags = "";
   /** The instruction being emitted has a slow path that may ask for the region to end. */
   private sideEffects = false;
 
@@ -194,11 +200,15 @@ class Emitter implements MemoryContext {
     return `cpu.ripLo = ${lo}; cpu.ripHi = ${hi}; break L;`;
   }
 
-  /** Goes to page offset `offset`'s block if the region has one, else leaves at lo:hi. */
+  /**
+   * Goes to page offset `offset`'s block if the region has one, else leaves
+   * at lo:hi. Block b has two labels: 2b+1 checks the instruction budget
+   * first (the way in from outside, and to a checkpoint), 2b does not.
+   */
   private goTo(offset: number, lo: number, hi: number): string {
     const b = offset >= 0 ? this.region.blockAt.get(offset) : undefined;
     if (b === undefined) return this.exitTo(lo, hi);
-    return `label = ${b}; continue L;`;
+    return `label = ${this.region.blocks[b].checkpoint ? 2 * b + 1 : 2 * b}; continue L;`;
   }
 
   /** Counts `n` retired instructions. */
@@ -209,7 +219,7 @@ class Emitter implements MemoryContext {
   /** Ends the region after the current instruction if its slow path met a device or code (Mmu.sideEffect). */
   private sideEffectExit(x: RegionInstruction, lo: number | string = x.nextLo, hi: number | string = x.nextHi): void {
     if (!this.sideEffects) return;
-    this.emit(`if (se) { se = false; ${Emitter.retire(this.pos + 1)} ${this.exitTo(lo, hi)} }`);
+    this.emit(`if (se) { se = false; ${this.deadFlags} ${Emitter.retire(this.pos + 1)} ${this.exitTo(lo, hi)} }`);
   }
 
   // --- Flags ------------------------------------------------------------------
@@ -308,56 +318,48 @@ class Emitter implements MemoryContext {
       this.emit(`${FLUSH_FLAGS} v = alu(cpu, ${op}, ${size}, d, dh, s, sh); vh = cpu.hi;`);
       return;
     }
-    const live = x.flagsLiveAfter;
-    if (live) {
-      this.aluValue(op, size);
-      const logic = LAZY_OF_ALU[op] === LAZY_LOGIC;
-      this.emit(`fo = ${LAZY_OF_ALU[op]}; fz = ${size}; fr = v; frh = ${size === 8 ? "vh" : "0"}; ${logic ? "fd = 0; fdh = 0; fs = 0; fsh = 0;" : "fd = d; fdh = dh; fs = s; fsh = sh;"}`);
+    const logic = LAZY_OF_ALU[op] === LAZY_LOGIC;
+    const record = `fo = ${LAZY_OF_ALU[op]}; fz = ${size}; fr = v; frh = ${size === 8 ? "vh" : "0"}; ${logic ? "fd = 0; fdh = 0; fs = 0; fsh = 0;" : "fd = d; fdh = dh; fs = s; fsh = sh;"}`;
+    if (x.flagsLiveAfter) {
+      this.emit(this.aluValue(op, size));
+      this.emit(record);
       return;
     }
-    if (needValue) this.aluValue(op, size);
+    if (needValue) this.emit(this.aluValue(op, size));
+    this.deadFlags = `${needValue ? "" : this.aluValue(op, size)} ${record}`;
   }
 
   /** v/vh = d op s (ADD, SUB/CMP, OR, AND, XOR) without flags, as alu() computes the value. */
-  private aluValue(op: number, size: number): void {
+  private aluValue(op: number, size: number): string {
     const m = MASK[size];
     if (size === 8) {
       switch (op) {
         case 0:
-          this.emit(`t = (d >>> 0) + (s >>> 0); vh = (dh + sh + (t > 4294967295 ? 1 : 0)) | 0; v = t | 0;`);
-          return;
+          return `t = (d >>> 0) + (s >>> 0); vh = (dh + sh + (t > 4294967295 ? 1 : 0)) | 0; v = t | 0;`;
         case 5:
         case 7:
-          this.emit(`t = (d >>> 0) - (s >>> 0); vh = (dh - sh - (t < 0 ? 1 : 0)) | 0; v = t | 0;`);
-          return;
+          return `t = (d >>> 0) - (s >>> 0); vh = (dh - sh - (t < 0 ? 1 : 0)) | 0; v = t | 0;`;
         case 1:
-          this.emit(`v = d | s; vh = dh | sh;`);
-          return;
+          return `v = d | s; vh = dh | sh;`;
         case 4:
-          this.emit(`v = d & s; vh = dh & sh;`);
-          return;
+          return `v = d & s; vh = dh & sh;`;
         default:
-          this.emit(`v = d ^ s; vh = dh ^ sh;`);
-          return;
+          return `v = d ^ s; vh = dh ^ sh;`;
       }
     }
     const wrap = size === 4 ? "| 0" : `& ${m}`;
     switch (op) {
       case 0:
-        this.emit(`v = (d + s) ${wrap}; vh = 0;`);
-        return;
+        return `v = (d + s) ${wrap}; vh = 0;`;
       case 5:
       case 7:
-        this.emit(`v = (d - s) ${wrap}; vh = 0;`);
-        return;
+        return `v = (d - s) ${wrap}; vh = 0;`;
       case 1:
-        this.emit(`v = d | s; vh = 0;`);
-        return;
+        return `v = d | s; vh = 0;`;
       case 4:
-        this.emit(`v = d & s; vh = 0;`);
-        return;
+        return `v = d & s; vh = 0;`;
       default:
-        this.emit(`v = d ^ s; vh = 0;`);
+        return `v = d ^ s; vh = 0;`;
     }
   }
 
@@ -418,22 +420,33 @@ class Emitter implements MemoryContext {
     else if (size === 8) this.emit(`s = ${i.immediateLo | 0}; sh = ${i.immediateHi | 0};`);
     else this.emit(`s = ${size === 4 ? i.immediateLo | 0 : i.immediateLo & m}; sh = 0;`);
     this.emit(size === 8 ? `v = d & s; vh = dh & sh;` : `v = d & s; vh = 0;`);
-    if (x.flagsLiveAfter) this.emit(`fo = ${LAZY_LOGIC}; fz = ${size}; fr = v; frh = vh; fd = 0; fdh = 0; fs = 0; fsh = 0;`);
+    const record = `fo = ${LAZY_LOGIC}; fz = ${size}; fr = v; frh = vh; fd = 0; fdh = 0; fs = 0; fsh = 0;`;
+    if (x.flagsLiveAfter) this.emit(record);
+    else this.deadFlags = record;
   }
 
   /** v/vh = the truncated product (IMUL with two or three operands): imulTruncating with live flags, else the bare low half. */
   private imul(x: RegionInstruction, size: number, a: string, ah: string, b: string, bh: string): void {
-    if (x.flagsLiveAfter) this.emit(`fo = -1; v = imulTruncating(cpu, ${size}, ${a}, ${ah}, ${b}, ${bh}); vh = cpu.hi;`);
-    else if (size === 8) this.emit(`v = mulLow64(cpu, ${a}, ${ah}, ${b}, ${bh}); vh = cpu.hi;`);
+    const flags = `fo = -1; v = imulTruncating(cpu, ${size}, ${a}, ${ah}, ${b}, ${bh}); vh = cpu.hi;`;
+    if (x.flagsLiveAfter) {
+      this.emit(flags);
+      return;
+    }
+    this.deadFlags = flags;
+    if (size === 8) this.emit(`v = mulLow64(cpu, ${a}, ${ah}, ${b}, ${bh}); vh = cpu.hi;`);
     else this.emit(`v = ${size === 4 ? `Math.imul(${a}, ${b})` : `Math.imul(${a}, ${b}) & 65535`}; vh = 0;`);
   }
 
   /** INC/DEC r/m (FE/FF /0-1), keeping CF (alu.ts incDec). */
   private incDec(x: RegionInstruction, size: number, dec: boolean): void {
     this.readRm(x, size, this.mode.writeClass, "d", "dh");
-    if (x.flagsLiveAfter) this.emit(`${FLUSH_FLAGS} v = incDec(cpu, ${size}, d, dh, ${dec}); vh = cpu.hi;`);
-    else if (size === 8) this.emit(dec ? `v = (d - 1) | 0; vh = d === 0 ? (dh - 1) | 0 : dh;` : `v = (d + 1) | 0; vh = v === 0 ? (dh + 1) | 0 : dh;`);
-    else this.emit(`v = (d ${dec ? "-" : "+"} 1) ${size === 4 ? "| 0" : `& ${MASK[size]}`}; vh = 0;`);
+    const flags = `${FLUSH_FLAGS} v = incDec(cpu, ${size}, d, dh, ${dec}); vh = cpu.hi;`;
+    if (x.flagsLiveAfter) this.emit(flags);
+    else {
+      this.deadFlags = flags;
+      if (size === 8) this.emit(dec ? `v = (d - 1) | 0; vh = d === 0 ? (dh - 1) | 0 : dh;` : `v = (d + 1) | 0; vh = v === 0 ? (dh + 1) | 0 : dh;`);
+      else this.emit(`v = (d ${dec ? "-" : "+"} 1) ${size === 4 ? "| 0" : `& ${MASK[size]}`}; vh = 0;`);
+    }
     this.writeRm(x, size, "v", "vh", true);
   }
 
@@ -449,9 +462,11 @@ class Emitter implements MemoryContext {
       return;
     }
     this.readRm(x, size, this.mode.writeClass, "d", "dh");
+    const flags = `${kind < 4 ? FLUSH_FLAGS : "fo = -1;"} v = shift(cpu, ${kind}, ${size}, d, dh, ${count}); vh = cpu.hi;`;
     if (x.flagsLiveAfter || kind < 4) {
-      this.emit(`${kind < 4 ? FLUSH_FLAGS : "fo = -1;"} v = shift(cpu, ${kind}, ${size}, d, dh, ${count}); vh = cpu.hi;`);
+      this.emit(flags);
     } else if (size === 8) {
+      this.deadFlags = flags;
       const c = count;
       if (kind === 5) {
         this.emit(c < 32 ? `v = (d >>> ${c}) | (dh << ${32 - c}); vh = (dh >>> ${c}) | 0;` : `v = (dh >>> ${c - 32}) | 0; vh = 0;`);
@@ -461,6 +476,7 @@ class Emitter implements MemoryContext {
         this.emit(c < 32 ? `vh = (dh << ${c}) | (d >>> ${32 - c}); v = d << ${c};` : `vh = d << ${c - 32}; v = 0;`);
       }
     } else {
+      this.deadFlags = flags;
       const m = size === 4 ? "| 0" : `& ${MASK[size]}`;
       const sx = size === 1 ? 24 : size === 2 ? 16 : 0;
       if (kind === 5) this.emit(`v = (d >>> ${count}) ${m}; vh = 0;`);
@@ -702,9 +718,13 @@ class Emitter implements MemoryContext {
     const labels = new Int16Array(4096).fill(-1);
     const cases: string[] = [];
     region.blocks.forEach((b, label) => {
-      labels[b.offset] = label;
+      labels[b.offset] = 2 * label + 1;
       const first = region.instructions[b.body[0]];
-      const parts: string[] = [`case ${label}: {`, `if (cpu.remaining < ${b.body.length}) { ${this.exitTo(first.startLo, first.startHi)} }`];
+      // The budget check: everything up to the next checkpoint or exit must fit.
+      const parts: string[] = [
+        `case ${2 * label + 1}: if (cpu.remaining < ${b.budget}) { ${this.exitTo(first.startLo, first.startHi)} }`,
+        `case ${2 * label}: {`,
+      ];
       b.body.forEach((index, pos) => {
         const x = region.instructions[index];
         ripLo[index] = x.startLo;
@@ -713,6 +733,7 @@ class Emitter implements MemoryContext {
         this.index = index;
         this.pos = pos;
         this.sideEffects = false;
+        this.deadFlags = "";
         this.code = [];
         this.instruction(x, pos === b.body.length - 1, b.body.length);
         parts.push(this.code.join(" "));

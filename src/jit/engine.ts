@@ -157,9 +157,10 @@ export class JitEngine implements CompiledCode {
         }
       }
       const region: CompiledRegion = { run, pageLo, pageHi, ramPage, chunksLo, chunksHi, valid: true, instructions: built.instructions.length };
-      built.blocks.forEach((b, label) => this.cache.enter(pageRam + b.offset, key, region, label));
+      // Entered from outside, a block checks the budget first: its label 2b+1 (emit.ts).
+      built.blocks.forEach((b, label) => this.cache.enter(pageRam + b.offset, key, region, 2 * label + 1));
       // The entry's own slot last, so a colliding block cannot take it.
-      this.cache.enter(pageRam + entry, key, region, built.blockAt.get(entry) as number);
+      this.cache.enter(pageRam + entry, key, region, 2 * (built.blockAt.get(entry) as number) + 1);
       this.cache.add(region);
       this.regionsCompiled++;
       return region;

@@ -57,6 +57,17 @@ export interface Block {
   endLo: number;
   endHi: number;
   liveIn: boolean;
+  /**
+   * The target of a jump backwards (every loop has one): the region checks
+   * the instruction budget here, and may stop here, so the flags are live.
+   */
+  checkpoint: boolean;
+  /**
+   * Instructions from this block's start to the end of the longest path that
+   * reaches no checkpoint and leaves no region: what a budget check here must
+   * find left. Between checkpoints the region never stops for the budget.
+   */
+  budget: number;
 }
 
 export interface Region {
@@ -230,14 +241,55 @@ export function buildRegion(
       offset = next;
     }
     blockAt.set(start, blocks.length);
-    blocks.push({ offset: start, body, fallthrough, endLo, endHi, liveIn: true });
+    blocks.push({ offset: start, body, fallthrough, endLo, endHi, liveIn: true, checkpoint: false, budget: 0 });
   }
   // A target in the page that did not become a block (it failed to decode) is an exit.
   for (const x of instructions) if (x.targetOffset >= 0 && !blockAt.has(x.targetOffset)) x.targetOffset = -1;
 
+  markCheckpoints(instructions, blocks, blockAt);
   markFusion(instructions, blocks);
   flagLiveness(instructions, blocks, blockAt);
   return { pageLo, pageHi, instructions, blocks, blockAt };
+}
+
+/** Page offsets of the blocks a block may go to inside the region. */
+function successors(instructions: RegionInstruction[], b: Block): number[] {
+  const last = instructions[b.body[b.body.length - 1]];
+  switch (last.flow) {
+    case FLOW_JUMP:
+    case FLOW_CALL:
+      return [last.targetOffset];
+    case FLOW_BRANCH:
+      return [last.targetOffset, last.offset + last.insn.length];
+    case FLOW_DYNAMIC:
+      return [];
+    default:
+      return [b.fallthrough];
+  }
+}
+
+/**
+ * Checkpoints are the targets of jumps to an offset not above the jumping
+ * block's (a cycle cannot go only forwards, so every loop has one); each
+ * block's budget is its longest run to a checkpoint or out of the region.
+ */
+function markCheckpoints(instructions: RegionInstruction[], blocks: Block[], blockAt: Map<number, number>): void {
+  for (const b of blocks) {
+    for (const offset of successors(instructions, b)) {
+      const t = blockAt.get(offset);
+      if (t !== undefined && blocks[t].offset <= b.offset) blocks[t].checkpoint = true;
+    }
+  }
+  // Non-checkpoint successors lie further on in the page: visit from the last block back.
+  for (let n = blocks.length - 1; n >= 0; n--) {
+    const b = blocks[n];
+    let further = 0;
+    for (const offset of successors(instructions, b)) {
+      const t = blockAt.get(offset);
+      if (t !== undefined && !blocks[t].checkpoint && blocks[t].budget > further) further = blocks[t].budget;
+    }
+    b.budget = b.body.length + further;
+  }
 }
 
 /** Pairs a flag producer with the condition that immediately follows it in its block. */
@@ -259,9 +311,10 @@ function markFusion(instructions: RegionInstruction[], blocks: Block[]): void {
 
 /** Whether the flags are live after each instruction: backward over each block, iterated over the region's edges. */
 function flagLiveness(instructions: RegionInstruction[], blocks: Block[], blockAt: Map<number, number>): void {
+  // Flags are live wherever the region may stop: its exits, and checkpoints.
   const liveInOf = (offset: number): boolean => {
     const b = offset >= 0 ? blockAt.get(offset) : undefined;
-    return b === undefined ? true : blocks[b].liveIn;
+    return b === undefined || blocks[b].checkpoint ? true : blocks[b].liveIn;
   };
   for (const b of blocks) b.liveIn = false;
   let changed = true;
