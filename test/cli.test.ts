@@ -210,7 +210,7 @@ describe.each(TIERS)("cr3 KERNEL on the PC platform (%s)", (_tierName, tier) => 
     const status = await new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
     expect(stderr).toContain("cr3: terminating on signal SIGTERM\n");
     expect(status).toBe(0);
-  }, 20_000);
+  }, 60_000);
 
   it("--stdin keyboard: typed bytes reach the 8042 as scancode set 1 (translated from set 2), shift included", () => {
     // A multiboot1 a.out-kludge image (nasm -f bin): ECX = 8 times, poll port 0x64 bit 0, read
