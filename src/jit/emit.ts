@@ -463,8 +463,11 @@ class Emitter implements MemoryContext {
     }
     this.readRm(x, size, this.mode.writeClass, "d", "dh");
     const flags = `${kind < 4 ? FLUSH_FLAGS : "fo = -1;"} v = shift(cpu, ${kind}, ${size}, d, dh, ${count}); vh = cpu.hi;`;
-    if (x.flagsLiveAfter || kind < 4) {
-      this.emit(flags);
+    if (x.flagsLiveAfter || kind === 2 || kind === 3) {
+      this.emit(flags); // RCL/RCR rotate CF in: always the interpreter's shift()
+    } else if (kind < 2) {
+      this.deadFlags = flags;
+      this.emit(Emitter.rotate(kind === 0, size, count));
     } else if (size === 8) {
       this.deadFlags = flags;
       const c = count;
@@ -484,6 +487,22 @@ class Emitter implements MemoryContext {
       else this.emit(`v = (d << ${count}) ${m}; vh = 0;`);
     }
     this.writeRm(x, size, "v", "vh", true);
+  }
+
+  /** v/vh = ROL (left) or ROR of d/dh at `size` by a constant count (already masked, nonzero), as shift() computes the value. */
+  private static rotate(left: boolean, size: number, count: number): string {
+    const bits = size * 8;
+    let n = count % bits;
+    if (!left && n !== 0) n = bits - n; // ROR by n is ROL by bits - n
+    if (size === 8) {
+      if (n === 0) return `v = d; vh = dh;`;
+      if (n === 32) return `v = dh; vh = d;`;
+      if (n < 32) return `v = (d << ${n}) | (dh >>> ${32 - n}); vh = (dh << ${n}) | (d >>> ${32 - n});`;
+      return `v = (dh << ${n - 32}) | (d >>> ${64 - n}); vh = (d << ${n - 32}) | (dh >>> ${64 - n});`;
+    }
+    if (size === 4) return n === 0 ? `v = d; vh = 0;` : `v = (d << ${n}) | (d >>> ${32 - n}); vh = 0;`;
+    const m = MASK[size];
+    return n === 0 ? `v = d & ${m}; vh = 0;` : `v = ((d << ${n}) | ((d & ${m}) >>> ${bits - n})) & ${m}; vh = 0;`;
   }
 
   // --- Instructions ----------------------------------------------------------------

@@ -34,9 +34,14 @@ export interface InstructionInfo {
   readsFlags: boolean;
   /** Writes all six arithmetic flags (without reading them). */
   writesFlags: boolean;
+  /**
+   * Writes some flags and keeps the others (ROL/ROR of a register by a
+   * constant): it reads the flags only if its own may be read later.
+   */
+  partialFlags: boolean;
 }
 
-const info: InstructionInfo = { kind: INLINE, flow: FLOW_NEXT, mayFault: false, readsFlags: false, writesFlags: false };
+const info: InstructionInfo = { kind: INLINE, flow: FLOW_NEXT, mayFault: false, readsFlags: false, writesFlags: false, partialFlags: false };
 
 function set(kind: number, flow: number, mayFault: boolean, readsFlags: boolean, writesFlags: boolean): InstructionInfo {
   info.kind = kind;
@@ -44,6 +49,7 @@ function set(kind: number, flow: number, mayFault: boolean, readsFlags: boolean,
   info.mayFault = mayFault;
   info.readsFlags = readsFlags;
   info.writesFlags = writesFlags;
+  info.partialFlags = false;
   return info;
 }
 
@@ -117,8 +123,11 @@ export function classify(i: DecodedInstruction, long64: boolean, stackSize: numb
         const size = (op & 1) === 0 ? 1 : i.operandSize;
         const count = (op <= 0xc1 ? i.immediateLo : 1) & (size === 8 ? 63 : 31);
         if (count === 0) return set(INLINE, FLOW_NEXT, mem, false, false);
-        // SHL/SHR/SAL/SAR set every flag; ROL/ROR/RCL/RCR keep some.
-        return kind >= 4 ? set(INLINE, FLOW_NEXT, mem, false, true) : set(INLINE, FLOW_NEXT, mem, true, false);
+        // SHL/SHR/SAL/SAR set every flag; ROL/ROR/RCL/RCR keep some (and RCL/RCR rotate CF in).
+        if (kind >= 4) return set(INLINE, FLOW_NEXT, mem, false, true);
+        const r = set(INLINE, FLOW_NEXT, mem, true, false);
+        r.partialFlags = kind < 2 && !mem;
+        return r;
       }
       case 0xc3:
         return flatStack && i.operandSize >= 4 ? set(INLINE, FLOW_DYNAMIC, true, false, false) : call(true);

@@ -34,6 +34,8 @@ export interface RegionInstruction {
   mayFault: boolean;
   readsFlags: boolean;
   writesFlags: boolean;
+  /** ROL/ROR of a register by a constant: reads the flags only if its own are live after it (instruction-info.ts). */
+  partialFlags: boolean;
   /** Direct target (JMP/Jcc/CALL rel) as a linear address, and its page offset if in this page, else -1. */
   targetLo: number;
   targetHi: number;
@@ -166,6 +168,7 @@ export function buildRegion(
         mayFault: info.mayFault,
         readsFlags: info.readsFlags,
         writesFlags: info.writesFlags,
+        partialFlags: info.partialFlags,
         targetLo: 0,
         targetHi: 0,
         targetOffset: -1,
@@ -341,7 +344,7 @@ function flagLiveness(instructions: RegionInstruction[], blocks: Block[], blockA
       for (let k = b.body.length - 1; k >= 0; k--) {
         const x = instructions[b.body[k]];
         x.flagsLiveAfter = live;
-        const reads = x.fusedConsumer ? x.mayFault : x.readsFlags || x.mayFault || x.kind !== INLINE;
+        const reads = x.fusedConsumer ? x.mayFault : (x.partialFlags ? live : x.readsFlags) || x.mayFault || x.kind !== INLINE;
         live = reads || (live && !x.writesFlags);
       }
       if (live && !b.liveIn) {
