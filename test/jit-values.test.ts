@@ -59,6 +59,7 @@ function compareTiers(label: string, cases: { code: number[]; a: [number, number
     const state = () => {
       const regs = new Int32Array(32);
       regs[14] = 0x20000000; // rdi: the data area (SNIPPET_DATA_ADDRESS)
+      regs[8] = 0x20000000 + SNIPPET_DATA_SIZE; // rsp: its top
       return { regs, rflags: 0x202, data: new Uint8Array(SNIPPET_DATA_SIZE) };
     };
     const bytes = Uint8Array.from(code);
@@ -143,6 +144,27 @@ describe("the compiler's value-only forms equal the interpreter's", () => {
         compareTiers(`${dec ? "dec" : "inc"}${size * 8}`, EDGES.flatMap((a) => [0, -1, 0x7fffffff].map((h) => ({ code, a: [a, h] as [number, number], b: [0, 0] as [number, number] }))));
       }
     }
+  });
+});
+
+describe("flags the compiler defers (a shift by a constant, IMUL) equal the interpreter's when read", () => {
+  it("SHL, SHR, SAR by constants and IMUL, their flags read by PUSHF and by SETB/SETO", () => {
+    // op; pushfq; pop rcx (RFLAGS into rcx); setb dl; seto dh — then the flags die
+    const readers = [0x9c, 0x59, 0x0f, 0x92, 0xc2, 0x0f, 0x90, 0xc6, ...KILL_FLAGS];
+    const cases: { code: number[]; a: [number, number]; b: [number, number] }[] = [];
+    for (const size of [1, 2, 4, 8]) {
+      for (const kind of [4, 5, 7]) {
+        for (const count of [1, 3, 7, 8, 15, 16, 31, 33, 63]) {
+          const code = [...PREFIX[size], size === 1 ? 0xc0 : 0xc1, 0xc0 | (kind << 3), count, ...readers];
+          for (const a of [0x12345678, -0x6543210f, -1, 0x80000001 | 0, 1]) cases.push({ code, a: [a, ~a], b: [0, 0] });
+        }
+      }
+      if (size > 1) {
+        const code = [...PREFIX[size], 0x0f, 0xaf, 0xc3, ...readers]; // imul rax, rbx
+        for (const [a, b] of operandPairs(8, size)) cases.push({ code, a, b });
+      }
+    }
+    compareTiers("deferred flags", cases);
   });
 });
 

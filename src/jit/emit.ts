@@ -44,8 +44,14 @@ const MASK = [0, 255, 65535, 0, -1, 0, 0, 0, -1];
  * when the CPU's fields hold the flags; fz size; fr/frh result; fd/fdh and
  * fs/fsh operands) and reach Cpu.lazy* only where something may read them:
  * a helper or handler, a region exit, an exception (cpu.ts getCF & co.).
+ * Two more states defer a helper whose flags are live but seldom read: a
+ * shift by a constant (fo = -2: shift(kind fk, size fz, operand fd/fdh,
+ * count fs)) and a truncating IMUL (fo = -3: imulTruncating(fz, fd/fdh,
+ * fs/fsh)); the helper runs only if something reads them.
  */
-const FLUSH_FLAGS = "if (fo >= 0) { cpu.lazyOp = fo; cpu.lazySize = fz; cpu.lazyRes = fr; cpu.lazyResHi = frh; cpu.lazyDst = fd; cpu.lazyDstHi = fdh; cpu.lazySrc = fs; cpu.lazySrcHi = fsh; cpu.lazyCarry = 0; fo = -1; }";
+const FLUSH_FLAGS =
+  "if (fo >= 0) { cpu.lazyOp = fo; cpu.lazySize = fz; cpu.lazyRes = fr; cpu.lazyResHi = frh; cpu.lazyDst = fd; cpu.lazyDstHi = fdh; cpu.lazySrc = fs; cpu.lazySrcHi = fsh; cpu.lazyCarry = 0; fo = -1; } " +
+  "else if (fo === -2) { fo = -1; shift(cpu, fk, fz, fd, fdh, fs); } else if (fo === -3) { fo = -1; imulTruncating(cpu, fz, fd, fdh, fs, fsh); }";
 
 /** The lazy op alu() records for each ALU operation (flags.ts LAZY_*; ADC/SBB use alu() itself). */
 const LAZY_OF_ALU = [LAZY_ADD, LAZY_LOGIC, -1, -1, LAZY_LOGIC, LAZY_SUB, LAZY_LOGIC, LAZY_SUB];
@@ -427,12 +433,8 @@ class Emitter implements MemoryContext {
 
   /** v/vh = the truncated product (IMUL with two or three operands): imulTruncating with live flags, else the bare low half. */
   private imul(x: RegionInstruction, size: number, a: string, ah: string, b: string, bh: string): void {
-    const flags = `fo = -1; v = imulTruncating(cpu, ${size}, ${a}, ${ah}, ${b}, ${bh}); vh = cpu.hi;`;
-    if (x.flagsLiveAfter) {
-      this.emit(flags);
-      return;
-    }
-    this.deadFlags = flags;
+    if (x.flagsLiveAfter) this.emit(`fo = -3; fz = ${size}; fd = ${a}; fdh = ${ah}; fs = ${b}; fsh = ${bh};`);
+    else this.deadFlags = `fo = -1; imulTruncating(cpu, ${size}, ${a}, ${ah}, ${b}, ${bh});`;
     if (size === 8) this.emit(`v = mulLow64(cpu, ${a}, ${ah}, ${b}, ${bh}); vh = cpu.hi;`);
     else this.emit(`v = ${size === 4 ? `Math.imul(${a}, ${b})` : `Math.imul(${a}, ${b}) & 65535`}; vh = 0;`);
   }
@@ -463,30 +465,33 @@ class Emitter implements MemoryContext {
     }
     this.readRm(x, size, this.mode.writeClass, "d", "dh");
     const flags = `${kind < 4 ? FLUSH_FLAGS : "fo = -1;"} v = shift(cpu, ${kind}, ${size}, d, dh, ${count}); vh = cpu.hi;`;
-    if (x.flagsLiveAfter || kind === 2 || kind === 3) {
-      this.emit(flags); // RCL/RCR rotate CF in: always the interpreter's shift()
+    if ((x.flagsLiveAfter && kind < 4) || kind === 2 || kind === 3) {
+      this.emit(flags); // rotates keep some flags; RCL/RCR rotate CF in: the interpreter's shift()
     } else if (kind < 2) {
       this.deadFlags = flags;
       this.emit(Emitter.rotate(kind === 0, size, count));
-    } else if (size === 8) {
-      this.deadFlags = flags;
-      const c = count;
-      if (kind === 5) {
-        this.emit(c < 32 ? `v = (d >>> ${c}) | (dh << ${32 - c}); vh = (dh >>> ${c}) | 0;` : `v = (dh >>> ${c - 32}) | 0; vh = 0;`);
-      } else if (kind === 7) {
-        this.emit(c < 32 ? `v = (d >>> ${c}) | (dh << ${32 - c}); vh = dh >> ${c};` : `v = dh >> ${c - 32}; vh = dh >> 31;`);
-      } else {
-        this.emit(c < 32 ? `vh = (dh << ${c}) | (d >>> ${32 - c}); v = d << ${c};` : `vh = d << ${c - 32}; v = 0;`);
-      }
     } else {
-      this.deadFlags = flags;
-      const m = size === 4 ? "| 0" : `& ${MASK[size]}`;
-      const sx = size === 1 ? 24 : size === 2 ? 16 : 0;
-      if (kind === 5) this.emit(`v = (d >>> ${count}) ${m}; vh = 0;`);
-      else if (kind === 7) this.emit(`v = (${sx === 0 ? "d" : `((d << ${sx}) >> ${sx})`} >> ${count}) ${m}; vh = 0;`);
-      else this.emit(`v = (d << ${count}) ${m}; vh = 0;`);
+      // SHL/SHR/SAR: the value here; live flags deferred (fo = -2), dead ones computed only if the region ends right after.
+      if (x.flagsLiveAfter) this.emit(`fo = -2; fk = ${kind}; fz = ${size}; fd = d; fdh = dh; fs = ${count};`);
+      else this.deadFlags = flags;
+      this.emit(Emitter.shiftValue(kind, size, count));
     }
     this.writeRm(x, size, "v", "vh", true);
+  }
+
+  /** v/vh = SHL (kind 4/6), SHR (5) or SAR (7) of d/dh at `size` by a constant count (masked, nonzero), as shift() computes the value. */
+  private static shiftValue(kind: number, size: number, count: number): string {
+    const c = count;
+    if (size === 8) {
+      if (kind === 5) return c < 32 ? `v = (d >>> ${c}) | (dh << ${32 - c}); vh = (dh >>> ${c}) | 0;` : `v = (dh >>> ${c - 32}) | 0; vh = 0;`;
+      if (kind === 7) return c < 32 ? `v = (d >>> ${c}) | (dh << ${32 - c}); vh = dh >> ${c};` : `v = dh >> ${c - 32}; vh = dh >> 31;`;
+      return c < 32 ? `vh = (dh << ${c}) | (d >>> ${32 - c}); v = d << ${c};` : `vh = d << ${c - 32}; v = 0;`;
+    }
+    const m = size === 4 ? "| 0" : `& ${MASK[size]}`;
+    const sx = size === 1 ? 24 : size === 2 ? 16 : 0;
+    if (kind === 5) return `v = (d >>> ${c}) ${m}; vh = 0;`;
+    if (kind === 7) return `v = (${sx === 0 ? "d" : `((d << ${sx}) >> ${sx})`} >> ${c}) ${m}; vh = 0;`;
+    return `v = (d << ${c}) ${m}; vh = 0;`;
   }
 
   /** v/vh = ROL (left) or ROR of d/dh at `size` by a constant count (already masked, nonzero), as shift() computes the value. */
@@ -772,7 +777,7 @@ class Emitter implements MemoryContext {
 const alu = h.alu, incDec = h.incDec, shift = h.shift, imulTruncating = h.imulTruncating, mulLow64 = h.mulLow64, execute = h.execute, GX = h.GUEST_EXCEPTION;
 const RET = h.retired, R = cpu.regs, W = M.dWords, H = M.dHits, DV = M.ramView, U8 = cpu.ram, SB = cpu.segBaseLo, SBH = cpu.segBaseHi;
 return (function ${name}(label) {
-  let ${declare ? declare + ", " : ""}v = 0, vh = 0, d = 0, dh = 0, s = 0, sh = 0, t = 0, ea = 0, eh = 0, e = 0, k = 0, at = 0, n = 0, c = false, se = false, fb = false, fo = -1, fz = 0, fr = 0, frh = 0, fd = 0, fdh = 0, fs = 0, fsh = 0;
+  let ${declare ? declare + ", " : ""}v = 0, vh = 0, d = 0, dh = 0, s = 0, sh = 0, t = 0, ea = 0, eh = 0, e = 0, k = 0, at = 0, n = 0, c = false, se = false, fb = false, fo = -1, fk = 0, fz = 0, fr = 0, frh = 0, fd = 0, fdh = 0, fs = 0, fsh = 0;
   ${load}
   try {
     L: for (;;) {
