@@ -81,11 +81,12 @@ export function runSnippet(code: Uint8Array, initial: SnippetState, options: { j
     throw STOPPED;
   };
   const end = SNIPPET_CODE_ADDRESS + code.length;
+  // A HLT after the code (#GP at CPL 3), or the unmapped page after a full
+  // one (#PF), marks the end for the compiled tier, which runs past single
+  // steps; it is there in both tiers, so code that reads it reads the same.
+  if (code.length < 4096) u8[CODE_PHYS + code.length] = 0xf4;
   let instructions: number;
   if (options.jit === true) {
-    // One run: compiled regions go past single steps. A HLT after the code
-    // (#GP at CPL 3), or the unmapped page after a full one (#PF), marks the end.
-    if (code.length < 4096) u8[CODE_PHYS + code.length] = 0xf4;
     cpu.jit = new JitEngine(mmu, 0);
     try {
       cpu.run(MAX_STEPS);
