@@ -498,18 +498,11 @@ interface SnippetResult {
 }
 export type RunSnippet = (code: Uint8Array, initial: { regs: Int32Array; rflags: number; data: Uint8Array }, options?: { jit?: boolean }) => SnippetResult;
 
-/**
- * Runs stream `c` through runSnippet with and without the compiler; returns
- * the differences. The code is padded with zeros to the whole page: with
- * { jit: true } runSnippet writes a HLT right after shorter code, which the
- * interpreter's run does not see, and a stream may read its own bytes.
- */
+/** Runs stream `c` through runSnippet with and without the compiler; returns the differences. */
 export function compareStreamOnSnippet(run: RunSnippet, c: StreamCase): string[] {
-  const page = new Uint8Array(4096);
-  page.set(c.code);
   const go = (jit: boolean): SnippetResult | string => {
     try {
-      return run(page, { regs: c.regs.slice(), rflags: c.rflags, data: c.data.slice() }, { jit });
+      return run(c.code, { regs: c.regs.slice(), rflags: c.rflags, data: c.data.slice() }, { jit });
     } catch (e) {
       return `threw: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
     }
