@@ -88,6 +88,8 @@ class Emitter implements MemoryContext {
    * code write), where the next instruction is the interpreter's.
    */
   private deadFlags = "";
+  /** Index of the block being emitted. */
+  private block = 0;
   /** The instruction being emitted has a slow path that may ask for the region to end. */
   private sideEffects = false;
 
@@ -208,13 +210,18 @@ class Emitter implements MemoryContext {
 
   /**
    * Goes to page offset `offset`'s block if the region has one, else leaves
-   * at lo:hi. Block b has two labels: 2b+1 checks the instruction budget
-   * first (the way in from outside, and to a checkpoint), 2b does not.
+   * at lo:hi. A checkpoint first checks the instruction budget. Block b's
+   * code is `case 2b`, in offset order, so as a block's last statement
+   * (`last`) a jump to the next block just falls into it; `case 2b+1`, the
+   * way in from outside, checks the budget and goes to 2b.
    */
-  private goTo(offset: number, lo: number, hi: number): string {
+  private goTo(offset: number, lo: number, hi: number, last: boolean): string {
     const b = offset >= 0 ? this.region.blockAt.get(offset) : undefined;
     if (b === undefined) return this.exitTo(lo, hi);
-    return `label = ${this.region.blocks[b].checkpoint ? 2 * b + 1 : 2 * b}; continue L;`;
+    const target = this.region.blocks[b];
+    const check = target.checkpoint ? `if (cpu.remaining < ${target.budget}) { ${this.exitTo(lo, hi)} } ` : "";
+    if (last && b === this.block + 1) return check;
+    return `${check}label = ${2 * b}; continue L;`;
   }
 
   /** Counts `n` retired instructions. */
@@ -536,7 +543,7 @@ class Emitter implements MemoryContext {
   /** After a block's last instruction that does not transfer control. */
   private fallThrough(x: RegionInstruction, blockLength: number): void {
     this.emit(Emitter.retire(blockLength));
-    this.emit(this.goTo(x.offset + x.insn.length < 4096 ? x.offset + x.insn.length : -1, x.nextLo, x.nextHi));
+    this.emit(this.goTo(x.offset + x.insn.length < 4096 ? x.offset + x.insn.length : -1, x.nextLo, x.nextHi, true));
   }
 
   private oneByte(x: RegionInstruction, last: boolean, blockLength: number): void {
@@ -658,13 +665,13 @@ class Emitter implements MemoryContext {
           this.push(size, `${x.nextLo | 0}`, `${x.nextHi | 0}`);
           this.emit(Emitter.retire(blockLength));
           this.emit(`if (se) { se = false; ${this.exitTo(x.targetLo, x.targetHi)} }`);
-          this.emit(this.goTo(x.targetOffset, x.targetLo, x.targetHi));
+          this.emit(this.goTo(x.targetOffset, x.targetLo, x.targetHi, true));
           return;
         }
         case 0xe9:
         case 0xeb:
           this.emit(Emitter.retire(blockLength));
-          this.emit(this.goTo(x.targetOffset, x.targetLo, x.targetHi));
+          this.emit(this.goTo(x.targetOffset, x.targetLo, x.targetHi, true));
           return;
         case 0xf6:
         case 0xf7:
@@ -727,8 +734,8 @@ class Emitter implements MemoryContext {
     this.emit(`c = ${this.consumerCondition(x, cc)};`);
     this.emit(Emitter.retire(blockLength));
     const next = x.offset + x.insn.length;
-    this.emit(`if (c) { ${this.goTo(x.targetOffset, x.targetLo, x.targetHi)} }`);
-    this.emit(this.goTo(next < 4096 ? next : -1, x.nextLo, x.nextHi));
+    this.emit(`if (c) { ${this.goTo(x.targetOffset, x.targetLo, x.targetHi, false)} }`);
+    this.emit(this.goTo(next < 4096 ? next : -1, x.nextLo, x.nextHi, true));
   }
 
   // --- The whole function --------------------------------------------------------------
@@ -741,14 +748,14 @@ class Emitter implements MemoryContext {
     const position = new Int32Array(count);
     const labels = new Int16Array(4096).fill(-1);
     const cases: string[] = [];
+    const entries: string[] = [];
     region.blocks.forEach((b, label) => {
       labels[b.offset] = 2 * label + 1;
+      this.block = label;
       const first = region.instructions[b.body[0]];
-      // The budget check: everything up to the next checkpoint or exit must fit.
-      const parts: string[] = [
-        `case ${2 * label + 1}: if (cpu.remaining < ${b.budget}) { ${this.exitTo(first.startLo, first.startHi)} }`,
-        `case ${2 * label}: {`,
-      ];
+      // The way in from outside: everything up to the next checkpoint or exit must fit in the budget.
+      entries.push(`case ${2 * label + 1}: if (cpu.remaining < ${b.budget}) { ${this.exitTo(first.startLo, first.startHi)} } label = ${2 * label}; continue L;`);
+      const parts: string[] = [`case ${2 * label}: {`];
       b.body.forEach((index, pos) => {
         const x = region.instructions[index];
         ripLo[index] = x.startLo;
@@ -770,7 +777,7 @@ class Emitter implements MemoryContext {
     const load = regs.map((r) => `r${r} = R[${2 * r}]; h${r} = R[${2 * r + 1}];`).join(" ");
     const storeBack = regs.map((r) => `R[${2 * r}] = r${r}; R[${2 * r + 1}] = h${r};`).join(" ");
     const declare = regs.map((r) => `r${r} = 0, h${r} = 0`).join(", ");
-    const body = cases.join("\n").replaceAll("\u0001OUT\u0001", storeBack).replaceAll("\u0001IN\u0001", load);
+    const body = [...cases, ...entries].join("\n").replaceAll("\u0001OUT\u0001", storeBack).replaceAll("\u0001IN\u0001", load);
     // Named after its page, so a profile (node --cpu-prof) tells regions apart.
     const name = `region_${(region.pageHi >>> 0).toString(16)}_${(region.pageLo >>> 0).toString(16)}`;
     const source = `"use strict";
