@@ -219,14 +219,18 @@ class Emitter implements MemoryContext {
     const b = offset >= 0 ? this.region.blockAt.get(offset) : undefined;
     if (b === undefined) return this.exitTo(lo, hi);
     const target = this.region.blocks[b];
-    const check = target.checkpoint ? `if (cpu.remaining < ${target.budget}) { ${this.exitTo(lo, hi)} } ` : "";
+    const check = target.checkpoint ? `if (rm0 - n < ${target.budget}) { ${this.exitTo(lo, hi)} } ` : "";
     if (last && b === this.block + 1) return check;
     return `${check}label = ${2 * b}; continue L;`;
   }
 
-  /** Counts `n` retired instructions. */
+  /**
+   * Counts `n` retired instructions. The region keeps its count in `n`:
+   * icount is ic0 + n and remaining rm0 - n, written to the CPU around calls
+   * that may look at them and at the end (rm0 moves if a device cut the run).
+   */
   private static retire(n: number): string {
-    return `cpu.icount += ${n}; cpu.remaining -= ${n}; n += ${n};`;
+    return `n += ${n};`;
   }
 
   /** Ends the region after the current instruction if its slow path met a device or code (Mmu.sideEffect). */
@@ -525,7 +529,7 @@ class Emitter implements MemoryContext {
     if (x.mayFault) this.emit(`at = ${this.index};`);
     if (x.kind === CALL || x.kind === CALL_END) {
       this.emit(
-        `\u0001OUT\u0001 ${FLUSH_FLAGS} cpu.ripLo = ${x.nextLo}; cpu.ripHi = ${x.nextHi}; cpu.startLo = ${x.startLo}; cpu.startHi = ${x.startHi}; cpu.insn = I[${this.index}]; fb = true; execute(cpu, I[${this.index}]); fb = false; \u0001IN\u0001 if (M.sideEffect) { M.sideEffect = false; se = true; }`,
+        `\u0001OUT\u0001 ${FLUSH_FLAGS} cpu.ripLo = ${x.nextLo}; cpu.ripHi = ${x.nextHi}; cpu.startLo = ${x.startLo}; cpu.startHi = ${x.startHi}; cpu.insn = I[${this.index}]; cpu.icount = ic0 + n; cpu.remaining = rm0 - n; fb = true; execute(cpu, I[${this.index}]); fb = false; rm0 = cpu.remaining + n; \u0001IN\u0001 if (M.sideEffect) { M.sideEffect = false; se = true; }`,
       );
       if (x.kind === CALL_END) {
         this.emit(`se = false; ${Emitter.retire(blockLength)} break L;`);
@@ -754,7 +758,7 @@ class Emitter implements MemoryContext {
       this.block = label;
       const first = region.instructions[b.body[0]];
       // The way in from outside: everything up to the next checkpoint or exit must fit in the budget.
-      entries.push(`case ${2 * label + 1}: if (cpu.remaining < ${b.budget}) { ${this.exitTo(first.startLo, first.startHi)} } label = ${2 * label}; continue L;`);
+      entries.push(`case ${2 * label + 1}: if (rm0 - n < ${b.budget}) { ${this.exitTo(first.startLo, first.startHi)} } label = ${2 * label}; continue L;`);
       const parts: string[] = [`case ${2 * label}: {`];
       b.body.forEach((index, pos) => {
         const x = region.instructions[index];
@@ -784,7 +788,8 @@ class Emitter implements MemoryContext {
 const alu = h.alu, incDec = h.incDec, shift = h.shift, imulTruncating = h.imulTruncating, mulLow64 = h.mulLow64, execute = h.execute, GX = h.GUEST_EXCEPTION;
 const RET = h.retired, R = cpu.regs, W = M.dWords, H = M.dHits, DV = M.ramView, U8 = cpu.ram, SB = cpu.segBaseLo, SBH = cpu.segBaseHi;
 return (function ${name}(label) {
-  let ${declare ? declare + ", " : ""}v = 0, vh = 0, d = 0, dh = 0, s = 0, sh = 0, t = 0, ea = 0, eh = 0, e = 0, k = 0, at = 0, n = 0, c = false, se = false, fb = false, fo = -1, fk = 0, fz = 0, fr = 0, frh = 0, fd = 0, fdh = 0, fs = 0, fsh = 0;
+  const ic0 = cpu.icount;
+  let ${declare ? declare + ", " : ""}v = 0, vh = 0, d = 0, dh = 0, s = 0, sh = 0, t = 0, ea = 0, eh = 0, e = 0, k = 0, at = 0, n = 0, rm0 = cpu.remaining, c = false, se = false, fb = false, fo = -1, fk = 0, fz = 0, fr = 0, frh = 0, fd = 0, fdh = 0, fs = 0, fsh = 0;
   ${load}
   try {
     L: for (;;) {
@@ -794,11 +799,13 @@ ${body}
       }
     }
   } catch (x) {
-    if (x === GX) { const p = POS[at]; cpu.icount += p; cpu.remaining -= p; RET[0] += n + p; cpu.startLo = RL[at]; cpu.startHi = RH[at]; }
+    if (x === GX) { n += POS[at]; cpu.startLo = RL[at]; cpu.startHi = RH[at]; }
+    cpu.icount = ic0 + n; cpu.remaining = rm0 - n; RET[0] += n;
     if (!fb) { ${storeBack} ${FLUSH_FLAGS} }
     throw x;
   }
   ${storeBack} ${FLUSH_FLAGS}
+  cpu.icount = ic0 + n; cpu.remaining = rm0 - n;
   return n;
 });`;
     return { body: source, ripLo, ripHi, position, labels };

@@ -87,14 +87,14 @@ function hitTest(c: MemoryContext, size: number, cls: number): string {
 }
 
 /**
- * The MMU's slow path at block position `pos`: icount and remaining are made
- * exact around it (a device may read the clock or cut the run), a fault is
- * raised, and a device or code-page access asks the region to end after
- * this instruction.
+ * The MMU's slow path at block position `pos`: icount and remaining are
+ * written exact before it (a device may read the clock, or cut the run:
+ * then rm0 follows), a fault is raised, and a device or code-page access
+ * asks the region to end after this instruction.
  */
 function slowPath(call: string, pos: number): string {
-  const sync = pos === 0 ? "" : `cpu.icount += ${pos}; cpu.remaining -= ${pos}; `;
-  const unsync = pos === 0 ? "" : ` cpu.icount -= ${pos}; cpu.remaining += ${pos};`;
+  const sync = `cpu.icount = ic0 + n + ${pos}; cpu.remaining = rm0 - n - ${pos}; `;
+  const unsync = ` rm0 = cpu.remaining + n + ${pos};`;
   return `${sync}${call}${unsync} if (M.faultPending) cpu.pageFault(); if (M.sideEffect) { M.sideEffect = false; se = true; }`;
 }
 
