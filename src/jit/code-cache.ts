@@ -14,7 +14,6 @@ export interface CompiledRegion {
   chunksLo: number;
   chunksHi: number;
   valid: boolean;
-  instructions: number;
 }
 
 /** Table slots (a power of two). */

@@ -1,23 +1,26 @@
 // Turns a Region into the source of one JavaScript function: guest registers
 // in local int32 variables (low and high halves), one `case` per basic block
-// in a label loop, memory through the inlined TLB hit path (memory-emit.ts).
+// in a label loop, laid out in page order so a jump to the next block falls
+// through, memory through the inlined TLB hit path (memory-emit.ts).
 //
-// One definition of each instruction: whenever an instruction's flags may be
-// read, the generated code calls the interpreter's own helper (alu, incDec,
-// shift, imulTruncating, Cpu.condition), which computes the value and records
-// the flags exactly as the interpreter does. Only when the flags are dead
-// does it compute the bare value inline (an add on halves, a shift by a
-// constant), and only a Jcc/SETcc/CMOVcc fused with the instruction before it
-// reads its condition straight from that instruction's operands; the tests
-// compare both against the interpreter (test/jit-*.test.ts). Instructions not
+// One definition of each instruction: flags are what the interpreter's
+// helpers make them. An ALU operation or TEST records the same lazy
+// operation alu() would (LAZY_OF_ALU); INC/DEC, ADC/SBB and rotates call
+// incDec, alu and shift; a shift by a constant or an IMUL keeps its operands
+// and calls shift or imulTruncating only if its flags are read; a condition
+// not fused is Cpu.condition. The compiler's own code is the bare values
+// (an add on halves, a shift by a constant) and the conditions a
+// Jcc/SETcc/CMOVcc reads straight from the operands of a flag producer before
+// it; test/jit-values.test.ts holds both to the interpreter. Instructions not
 // inlined call the interpreter's handler (execute) for that one instruction.
 //
-// Exactness: a block first checks that the run's budget holds all of its
-// instructions; icount and remaining are updated when the block ends, and made
-// exact around every call that may reach a device. An exception unwinds
-// through the function's catch, which writes the registers back, counts the
-// instructions before the faulting one and sets its RIP, as the interpreter's
-// run loop expects.
+// Exactness: the budget is checked on the way in and at loop heads
+// (checkpoints, region.ts) for the longest run to the next one; the region
+// counts retired instructions in a local and writes icount and remaining to
+// the CPU around every call that may reach a device. An exception unwinds
+// through the function's catch, which writes the registers and pending flags
+// back, counts the instructions before the faulting one and sets its RIP, as
+// the interpreter's run loop expects.
 
 import type { DecodedInstruction } from "../cpu/decoder.ts";
 import { LAZY_ADD, LAZY_LOGIC, LAZY_SUB } from "../cpu/flags.ts";

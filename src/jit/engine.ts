@@ -156,7 +156,7 @@ export class JitEngine implements CompiledCode {
           else chunksHi |= 1 << (c - 32);
         }
       }
-      const region: CompiledRegion = { run, pageLo, pageHi, ramPage, chunksLo, chunksHi, valid: true, instructions: built.instructions.length };
+      const region: CompiledRegion = { run, pageLo, pageHi, ramPage, chunksLo, chunksHi, valid: true };
       // Entered from outside, a block checks the budget first: its label 2b+1 (emit.ts).
       built.blocks.forEach((b, label) => this.cache.enter(pageRam + b.offset, key, region, 2 * label + 1));
       // The entry's own slot last, so a colliding block cannot take it.

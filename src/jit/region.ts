@@ -7,7 +7,7 @@
 // elimination), both per instruction.
 
 import { DecodedInstruction, decode } from "../cpu/decoder.ts";
-import { CALL, CALL_END, FLOW_BRANCH, FLOW_CALL, FLOW_DYNAMIC, FLOW_JUMP, FLOW_NEXT, INLINE, classify } from "./instruction-info.ts";
+import { CALL, CALL_END, FLOW_BRANCH, FLOW_CALL, FLOW_DYNAMIC, FLOW_JUMP, FLOW_NEXT, INLINE, type InstructionInfo, classify } from "./instruction-info.ts";
 
 /** At most this many instructions in one region (V8 stops optimising functions past ~60 KB of bytecode). */
 export const MAX_REGION_INSTRUCTIONS = 400;
@@ -21,7 +21,8 @@ export const PRODUCER_LOGIC = 2;
 /** ADD, INC, DEC: ZF and SF from the result. */
 export const PRODUCER_RESULT = 3;
 
-export interface RegionInstruction {
+/** An instruction of a region: its classification (instruction-info.ts), where it is, and what the analyses found. */
+export interface RegionInstruction extends InstructionInfo {
   insn: DecodedInstruction;
   /** Offset in the code page. */
   offset: number;
@@ -29,13 +30,6 @@ export interface RegionInstruction {
   startHi: number;
   nextLo: number;
   nextHi: number;
-  kind: number;
-  flow: number;
-  mayFault: boolean;
-  readsFlags: boolean;
-  writesFlags: boolean;
-  /** ROL/ROR of a register by a constant: reads the flags only if its own are live after it (instruction-info.ts). */
-  partialFlags: boolean;
   /** Direct target (JMP/Jcc/CALL rel) as a linear address, and its page offset if in this page, else -1. */
   targetLo: number;
   targetHi: number;
@@ -163,12 +157,7 @@ export function buildRegion(
         startHi,
         nextLo,
         nextHi,
-        kind: info.kind,
-        flow: info.flow,
-        mayFault: info.mayFault,
-        readsFlags: info.readsFlags,
-        writesFlags: info.writesFlags,
-        partialFlags: info.partialFlags,
+        ...info,
         targetLo: 0,
         targetHi: 0,
         targetOffset: -1,
