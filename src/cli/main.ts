@@ -50,7 +50,7 @@ cr3's own options:
   --clock virtual|host        time from instructions (default; runs repeat) or host time
   --stdin serial|keyboard     stdin to COM1 (default with -serial stdio) or PS/2 keys
   --jit on|off                compile hot guest code to JavaScript (default on) or only interpret
-  --jit-threshold N           executions before an entry point is compiled (default 5000; 0: at once)
+  --jit-threshold N           executions before an entry point is compiled (default 20000; 0: at once)
   --stats                     instructions, MIPS, TLB hits/misses, walks, page faults by cause
   --stats-json FILE           the same as one JSON object
   --vga                       show the VGA text screen live (on stderr)

@@ -18,7 +18,7 @@ import { emitRegion } from "./emit.ts";
 import { buildRegion } from "./region.ts";
 
 /** Executions of an entry point before its region is compiled. */
-export const DEFAULT_THRESHOLD = 5000;
+export const DEFAULT_THRESHOLD = 20000;
 
 /** Instructions retired in compiled code: [0] counts them (the regions' fault path adds its share). */
 type Counter = Float64Array;
