@@ -194,7 +194,10 @@ export function buildRegion(
       if (x.kind === CALL || x.kind === CALL_END) leaders.add(offset); // handlers run where icount is exact
       byOffset.set(offset, instructions.length);
       instructions.push(x);
-      if (x.flow === FLOW_BRANCH) {
+      // After a branch, and after a handler that ends the region (a port
+      // access, a CR3 write, a REP string...), the next instruction, if it ran,
+      // starts a block: the engine comes back in there.
+      if (x.flow === FLOW_BRANCH || x.kind === CALL_END) {
         if (nextOffset < 4096 && (ran === null || ran(nextOffset))) {
           leaders.add(nextOffset);
           work.push(nextOffset);
