@@ -1159,7 +1159,10 @@ export class Cpu {
     this.startLo = this.ripLo;
     this.startHi = this.ripHi;
     this.dr[12] |= 0x4000;
-    this.raise(1);
+    // A trap, delivered after the instruction retired: not an instruction of its own.
+    this.pendingVector = 1;
+    this.pendingError = -1;
+    this.dispatchException();
   }
 
   /** Asks the run loop to stop after the current instruction. */
