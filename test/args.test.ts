@@ -233,9 +233,9 @@ describe("parseArgs: --max-insns and --timeout", () => {
 
 describe("parseArgs: QEMU flags accepted with a warning", () => {
   const warned: [string[], RegExp][] = [
-    [["-enable-kvm"], /^-enable-kvm ignored: cr3 is an interpreter/],
-    [["--enable-kvm"], /^--enable-kvm ignored: cr3 is an interpreter/],
-    [["-accel", "kvm"], /^-accel kvm ignored: cr3 is an interpreter/],
+    [["-enable-kvm"], /^-enable-kvm ignored: cr3 emulates the CPU in software/],
+    [["--enable-kvm"], /^--enable-kvm ignored: cr3 emulates the CPU in software/],
+    [["-accel", "kvm"], /^-accel kvm ignored: cr3 emulates the CPU in software/],
     [["-accel", "tcg"], /^-accel tcg ignored/],
     [["-machine", "q35"], /^-machine q35 ignored: .*i440fx-like/],
     [["-M", "pc"], /^-M pc ignored: .*i440fx-like/],

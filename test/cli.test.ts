@@ -126,7 +126,7 @@ describe("cr3 command line", () => {
 
   it("warns in one line about a QEMU flag that does not matter to cr3", () => {
     const r = cr3("test-roms/images/boot.elf", "-enable-kvm");
-    expect(r.stderr.split("\n")[0]).toBe("cr3: warning: -enable-kvm ignored: cr3 is an interpreter and uses no hardware acceleration");
+    expect(r.stderr.split("\n")[0]).toBe("cr3: warning: -enable-kvm ignored: cr3 emulates the CPU in software (an interpreter and compiled JavaScript) and uses no hardware acceleration");
   });
 
   // Bad input: one line naming the problem, status 2, never a stack trace.

@@ -119,7 +119,7 @@ const ignore = (why: string, value = false): OptionSpec => ({
   handle: (state, v, name) => void state.warnings.push(`${value ? `${name} ${v}` : name} ignored: ${why}`),
 });
 
-const INTERPRETER = "cr3 is an interpreter and uses no hardware acceleration";
+const INTERPRETER = "cr3 emulates the CPU in software (an interpreter and compiled JavaScript) and uses no hardware acceleration";
 const DISKS = "cr3 has IDE hard disks only (-drive, -hda..-hdd), no CD-ROM or floppy";
 
 // Keys are spelled with one dash; `--x` is looked up as `-x`.
