@@ -119,7 +119,7 @@ const ignore = (why: string, value = false): OptionSpec => ({
   handle: (state, v, name) => void state.warnings.push(`${value ? `${name} ${v}` : name} ignored: ${why}`),
 });
 
-const INTERPRETER = "cr3 emulates the CPU in software (an interpreter and compiled JavaScript) and uses no hardware acceleration";
+const SOFTWARE_CPU = "cr3 emulates the CPU in software (an interpreter and compiled JavaScript) and uses no hardware acceleration";
 const DISKS = "cr3 has IDE hard disks only (-drive, -hda..-hdd), no CD-ROM or floppy";
 
 // Keys are spelled with one dash; `--x` is looked up as `-x`.
@@ -143,7 +143,7 @@ const OPTIONS: Record<string, OptionSpec> = {
   "-smp": valued((_s, v, f) => parseSmp(v, f)),
   "-machine": valued((s, v, f) => parseMachine(s, v, f)),
   "-M": valued((s, v, f) => parseMachine(s, v, f)),
-  "-enable-kvm": ignore(INTERPRETER),
+  "-enable-kvm": ignore(SOFTWARE_CPU),
   "-accel": valued((s, v, f) => parseAccel(s, v, f)),
   "-name": ignore("cr3 has no window to name", true),
   "-nodefaults": flag((s) => void (s.nodefaults = true)),
@@ -446,7 +446,7 @@ const ACCELERATORS = ["kvm", "tcg", "hvf", "whpx"];
 function parseAccel(s: State, value: string, f: string): string | undefined {
   const name = value.split(",")[0]!;
   if (!ACCELERATORS.includes(name)) return `${f} ${value}: unknown accelerator '${name}'`;
-  s.warnings.push(`${f} ${value} ignored: ${INTERPRETER}`);
+  s.warnings.push(`${f} ${value} ignored: ${SOFTWARE_CPU}`);
   return undefined;
 }
 
