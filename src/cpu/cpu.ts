@@ -252,6 +252,10 @@ export class Cpu {
   tscOffset = 0;
   /** The compiler's tier, or null: the interpreter alone (--jit off). */
   jit: CompiledCode | null = null;
+  /** Control may have arrived at RIP other than by running on: ask the compiler's tier for code there. */
+  jitProbe = true;
+  /** RIP (low half) right after the instruction being executed. */
+  private fallThroughLo = 0;
   /** The TSC's time base; the PC machine points it at its clock (1 tick = 1 ns). */
   tscNow: () => number = () => this.icount;
   /** The local APIC, when the machine has one. */
@@ -996,6 +1000,7 @@ export class Cpu {
       if (t > 0xffffffff) this.ripHi = (this.ripHi + 1) | 0;
     }
     this.ripLo = this.codeSize === 16 ? t & 0xffff : t | 0;
+    this.fallThroughLo = this.ripLo;
   }
 
   /**
@@ -1137,8 +1142,11 @@ export class Cpu {
           const singleStep = this.eflags & TF;
           // Compiled code runs only where nothing can interrupt it between
           // instructions: no single-step trap, no interrupt shadow to honour.
-          if (this.jit !== null && singleStep === 0 && !shadow && this.jit.enter(this)) continue;
+          // It is looked for where control arrived other than by running on
+          // (a jump, a call, a return, an event, the end of compiled code).
+          if (this.jit !== null && this.jitProbe && singleStep === 0 && !shadow && this.jit.enter(this)) continue;
           this.step();
+          this.jitProbe = this.ripLo !== this.fallThroughLo;
           this.icount++;
           this.remaining--;
           if (singleStep !== 0) this.singleStepTrap();
@@ -1147,6 +1155,7 @@ export class Cpu {
         if (e !== GUEST_EXCEPTION) throw e;
         this.icount++;
         this.remaining--;
+        this.jitProbe = true;
         this.dispatchException();
       }
     }
@@ -1159,6 +1168,7 @@ export class Cpu {
     this.startLo = this.ripLo;
     this.startHi = this.ripHi;
     this.dr[12] |= 0x4000;
+    this.jitProbe = true;
     // A trap, delivered after the instruction retired: not an instruction of its own.
     this.pendingVector = 1;
     this.pendingError = -1;
@@ -1183,6 +1193,7 @@ export class Cpu {
   }
 
   private takeInterrupt(): void {
+    this.jitProbe = true;
     if (this.nmiPending && !this.nmiBlocked) {
       this.nmiPending = false;
       this.nmiBlocked = true;
