@@ -168,5 +168,5 @@ describe.skipIf(!canRun)("fuzzer host harness", () => {
         .toEqual({ seed: SEED + i, exception: a.exception, instructions: a.instructions, rflags: a.rflags, regs: [...a.regs] });
       expect(Buffer.from(b.data).equals(Buffer.from(a.data)), `data of seed ${SEED + i}`).toBe(true);
     }
-  });
+  }, 180_000);
 });

@@ -194,11 +194,14 @@ export function buildRegion(
       if (x.kind === CALL || x.kind === CALL_END) leaders.add(offset); // handlers run where icount is exact
       byOffset.set(offset, instructions.length);
       instructions.push(x);
-      // After a branch, and after a handler that ends the region (a port
-      // access, a CR3 write, a REP string...), the next instruction, if it ran,
-      // starts a block: the engine comes back in there.
+      // After a branch the next instruction starts a block. So does the one
+      // after a handler that ends the region (a port access, a CR3 write, a
+      // REP string...) when it ran: the engine comes back in there. Without
+      // counts (threshold 0) that is left to a region of its own, since what
+      // follows a HLT or a far jump may not be code at all.
       if (x.flow === FLOW_BRANCH || x.kind === CALL_END) {
-        if (nextOffset < 4096 && (ran === null || ran(nextOffset))) {
+        const taken = ran === null ? x.flow === FLOW_BRANCH : ran(nextOffset);
+        if (nextOffset < 4096 && taken) {
           leaders.add(nextOffset);
           work.push(nextOffset);
         }
