@@ -13,6 +13,13 @@ function cr3(...args: string[]) {
 }
 
 describe("cr3 command line", () => {
+  it("the tour takes --jit and friends; a bad value is one line and status 2, before anything boots", () => {
+    const r = cr3("--jit", "maybe");
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe("cr3: --jit maybe: cr3 accepts --jit on or --jit off\n");
+    expect(r.status).toBe(2);
+  });
+
   it("the demonstration explains a walk, a fault, a stale TLB entry and a CR3 switch", () => {
     const lines: string[] = [];
     runDemo((line) => lines.push(line));

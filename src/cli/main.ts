@@ -96,6 +96,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (tourExtra !== null) {
     const image = tourImage();
     if (image === null) return fail("the bundled kernel firmware/cr3-tour.elf is missing (npm run firmware rebuilds it)");
+    const checked = parseArgs([image, ...TOUR_FLAGS, ...tourExtra]);
+    if (!checked.ok) return fail(checked.message);
     process.stdout.write(`cr3 ${VERSION}: booting the bundled teaching kernel (firmware/cr3-tour.elf); cr3 --help shows how to boot yours\n\n`);
     // Its swap area: a blank 4 MiB disk, in memory only (snapshot=on), so nothing is left behind.
     const dir = mkdtempSync(join(tmpdir(), "cr3-tour-"));
